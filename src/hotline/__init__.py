@@ -1,0 +1,1 @@
+"""Call controller for a city's elderly-care hotline."""
