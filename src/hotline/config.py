@@ -1,0 +1,91 @@
+"""Settings read from the environment; a missing one stops start-up with its name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class SettingsError(Exception):
+    """A required setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(repr=False)
+    ari_url: str
+    ari_user: str
+    ari_password: str = field(repr=False)
+    ari_app: str = "hotline"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    api_token: str = field(default="", repr=False)
+    greeting: tuple[str, ...] = ("sound:hello-world",)
+    hold_seconds: float = 30.0
+    spool_path: str = "/var/lib/hotline/spool.jsonl"
+    log_level: str = "INFO"
+    hand_over_on_shutdown: bool = True
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, choices[0]).strip() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def database_url(env: Mapping[str, str] = os.environ) -> str:
+    """The PostgreSQL URL alone, for commands that need nothing else."""
+    url = _required(env, "HOTLINE_DATABASE_URL")
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if not url.startswith("postgresql+asyncpg://"):
+        raise SettingsError("HOTLINE_DATABASE_URL must be a postgresql:// URL")
+    return url
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    listen = env.get("HOTLINE_API_LISTEN", "127.0.0.1:8080")
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise SettingsError(f"HOTLINE_API_LISTEN must be host:port, got {listen!r}")
+    greeting = tuple(
+        m.strip() for m in env.get("HOTLINE_GREETING", "sound:hello-world").split(",") if m.strip()
+    )
+    return Settings(
+        database_url=database_url(env),
+        ari_url=env.get("HOTLINE_ARI_URL", "http://127.0.0.1:8088").rstrip("/"),
+        ari_user=env.get("HOTLINE_ARI_USER", "hotline"),
+        ari_password=_required(env, "HOTLINE_ARI_PASSWORD"),
+        ari_app=env.get("HOTLINE_ARI_APP", "hotline"),
+        api_host=host,
+        api_port=int(port),
+        api_token=env.get("HOTLINE_API_TOKEN", ""),
+        greeting=greeting,
+        hold_seconds=_number(env, "HOTLINE_HOLD_SECONDS", 30.0),
+        spool_path=env.get("HOTLINE_SPOOL", "/var/lib/hotline/spool.jsonl"),
+        log_level=env.get("HOTLINE_LOG_LEVEL", "INFO").upper(),
+        hand_over_on_shutdown=_choice(env, "HOTLINE_SHUTDOWN_CALLS", ("fallback", "keep"))
+        == "fallback",
+    )
