@@ -1,0 +1,1 @@
+"""The case store: PostgreSQL through SQLAlchemy 2 (async) on asyncpg."""

@@ -1,0 +1,175 @@
+"""Tables of the case store. The schema itself is owned by Alembic (migrations/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ENTRIES = ("hotline", "lifehelp", "terminal", "web", "visit")
+CALLER_KINDS = ("elder", "contact", "terminal", "unknown", "anonymous", "unverified")
+CASE_CLASSES = (
+    "emergency",
+    "consultation_service",
+    "consultation_affairs",
+    "consultation_legal",
+    "consultation_other",
+    "life_help",
+    "referral",
+    "complaint",
+)
+CASE_STATUSES = ("open", "in_progress", "callback_due", "follow_up", "closed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's own class attribute
+        dt.datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+    }
+
+
+class Elder(Base):
+    """An elder served by the hotline (R22)."""
+
+    __tablename__ = "elders"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    full_name: Mapped[str] = mapped_column(Text)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    health_conditions: Mapped[str | None] = mapped_column(Text)
+    medical_history: Mapped[str | None] = mapped_column(Text)
+    medication: Mapped[str | None] = mapped_column(Text)
+    living_situation: Mapped[str | None] = mapped_column(Text)
+    children: Mapped[str | None] = mapped_column(Text)
+    life_events: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class ElderPhone(Base):
+    """A number the elder calls from. A shared home line may belong to two elders."""
+
+    __tablename__ = "elder_phones"
+    __table_args__ = (UniqueConstraint("elder_id", "number"),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(Text, index=True)
+    label: Mapped[str | None] = mapped_column(Text)
+
+
+class Contact(Base):
+    """A family member, guardian or neighbour, called in tier order (R9, R22)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (CheckConstraint("tier BETWEEN 1 AND 9", name="contacts_tier"),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
+    full_name: Mapped[str] = mapped_column(Text)
+    relation: Mapped[str] = mapped_column(Text)
+    tier: Mapped[int] = mapped_column(SmallInteger)
+    number: Mapped[str] = mapped_column(Text, index=True)
+    is_guardian: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+
+class Terminal(Base):
+    """A one-key call terminal, known by the number its line presents (R10)."""
+
+    __tablename__ = "terminals"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    serial: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint("line_cap BETWEEN 1 AND 2", name="operators_line_cap"),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    sip_endpoint: Mapped[str | None] = mapped_column(Text, unique=True)
+    line_cap: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class Case(Base):
+    """A work order, from intake to closure (R13)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_one_of("class", CASE_CLASSES), name="cases_class"),
+        CheckConstraint(_one_of("status", CASE_STATUSES), name="cases_status"),
+        CheckConstraint(_one_of("channel", ENTRIES), name="cases_channel"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    case_class: Mapped[str | None] = mapped_column("class", Text)
+    status: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"), index=True)
+    identified: Mapped[bool] = mapped_column(Boolean)
+    owner_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+
+
+class Call(Base):
+    """One call into the hotline, as Asterisk saw it (keyed by its linkedid)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_one_of("entry", ENTRIES), name="calls_entry"),
+        CheckConstraint(_one_of("caller_kind", CALLER_KINDS), name="calls_caller_kind"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    linkedid: Mapped[str] = mapped_column(Text, unique=True)
+    channel_id: Mapped[str] = mapped_column(Text)
+    entry: Mapped[str] = mapped_column(Text)
+    caller_number: Mapped[str | None] = mapped_column(Text)
+    caller_kind: Mapped[str | None] = mapped_column(Text)
+    elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(index=True)
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    end_cause: Mapped[int | None] = mapped_column(Integer)
+    end_cause_txt: Mapped[str | None] = mapped_column(Text)
+    ended_by: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseEvent(Base):
+    """One step of a case: append-only (a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")

@@ -1,0 +1,51 @@
+"""Throw-away PostgreSQL databases on the test cluster."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+
+def admin_url() -> str:
+    url = os.environ.get("HOTLINE_TEST_PG")
+    if not url:
+        raise RuntimeError(
+            "HOTLINE_TEST_PG is not set: run the suite with scripts/test (see README)"
+        )
+    return url
+
+
+def _dsn(database: str) -> str:
+    return (
+        make_url(admin_url())
+        .set(drivername="postgresql", database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def sqlalchemy_url(database: str) -> str:
+    return _dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str = "hotline_test") -> AsyncIterator[str]:
+    """Create an empty database; drop it afterwards. Yields its name."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(_dsn("postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield name
+    finally:
+        conn = await asyncpg.connect(_dsn("postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
