@@ -1,0 +1,1 @@
+"""The HTTP API (aiohttp): health, and read access to calls and cases."""

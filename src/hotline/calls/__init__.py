@@ -1,0 +1,1 @@
+"""Live calls: one task and one inbox per call, keyed by Asterisk's linkedid."""

@@ -1,0 +1,347 @@
+"""One call's task: answer, greet, identify, open the case, hold, hand over.
+
+The session owns its inbox; the switchboard only delivers events to it. It never waits
+on PostgreSQL (records go through the recorder) and never lets a failure strand the
+caller: anything unexpected sends the call to the dialplan's fallback ring group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from hotline.ari import AriClient, AriError, NotFound
+from hotline.ari.events import (
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    Event,
+    PlaybackFinished,
+    StasisEnd,
+)
+from hotline.calls.state import Arriving, CallState, Ended, Greeting, Holding, LiveState
+from hotline.db.records import (
+    CallAnswered,
+    CallEnded,
+    CallIdentified,
+    CallStarted,
+    CaseOpened,
+    CaseStep,
+    Op,
+)
+from hotline.identify import UNVERIFIED, Identity
+
+log = logging.getLogger(__name__)
+
+FALLBACK = ("hotline-fallback", "s", 1)
+_INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
+_END_EVENTS = (StasisEnd, ChannelHangupRequest, ChannelDestroyed)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What the switchboard knows of a call when it starts or adopts it. No names."""
+
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    linkedid: str
+    channel_id: str
+    entry: str
+    caller_number: str | None
+    started_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Policy:
+    greeting: Sequence[str]
+    hold_seconds: float
+    greeting_timeout: float = 60.0
+    identify_timeout: float = 2.0
+
+
+class _Signal:
+    """Word from the switchboard, through the same inbox as the events."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+VANISHED = _Signal("vanished")  # reconciliation found the channel gone
+HAND_OVER = _Signal("hand_over")  # the service is shutting down
+
+
+class _HandOverRequested(Exception):
+    pass
+
+
+class _Gone(Exception):
+    """The caller's channel is leaving or gone."""
+
+    def __init__(self, cause: int | None = None, cause_txt: str | None = None) -> None:
+        super().__init__(cause_txt or "hangup")
+        self.cause = cause
+        self.cause_txt = cause_txt
+
+
+class CallSession:
+    def __init__(
+        self,
+        info: CallInfo,
+        *,
+        ari: AriClient,
+        record: Callable[[Op], None],
+        identify: Callable[[str | None], Awaitable[Identity]],
+        policy: Policy,
+        state: LiveState | None = None,
+    ) -> None:
+        self.info = info
+        self.state: CallState = state or Arriving(info.started_at)
+        self._resumed = state is not None
+        self._ari = ari
+        self._record = record
+        self._identify = identify
+        self._policy = policy
+        self._inbox: asyncio.Queue[Event | _Signal] = asyncio.Queue()
+        self.log = logging.LoggerAdapter(
+            log, {"call": str(info.call_id), "channel": info.channel_id}
+        )
+
+    def deliver(self, event: Event) -> None:
+        self._inbox.put_nowait(event)
+
+    def signal(self, signal: _Signal) -> None:
+        self._inbox.put_nowait(signal)
+
+    async def run(self) -> None:
+        try:
+            if self._resumed:
+                await self._resume()
+            else:
+                await self._intake()
+            await self._hold()
+            await self._hand_over("hold_expired")
+        except _Gone as gone:
+            self._hung_up(gone)
+        except _HandOverRequested:
+            await self._rescue("service_shutdown")
+        except NotFound:
+            self._hung_up(await self._await_end(0.5))
+        except AriError as err:
+            self.log.warning("call flow: ARI %s on %s; sending to fallback", err.status, err.path)
+            await self._rescue("error")
+        except Exception:
+            self.log.exception("call flow failed; sending to fallback")
+            await self._rescue("error")
+
+    # --- the steps -------------------------------------------------------------------
+
+    async def _intake(self) -> None:
+        info = self.info
+        self._record(
+            CallStarted(
+                call_id=info.call_id,
+                linkedid=info.linkedid,
+                channel_id=info.channel_id,
+                entry=info.entry,
+                caller_number=info.caller_number,
+                at=info.started_at,
+            )
+        )
+        await self._ari.answer(info.channel_id)
+        assert isinstance(self.state, Arriving)
+        self.state = self.state.answered(now())
+        self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
+        playback_id = f"greet-{uuid.uuid4().hex}"
+        await self._ari.play(info.channel_id, list(self._policy.greeting), playback_id)
+        await self._open_case()
+        await self._until_playback_done(playback_id)
+        self.state = self.state.greeted(now())
+        self._step("greeted")
+
+    async def _resume(self) -> None:
+        info = self.info
+        self._record(
+            CallStarted(
+                call_id=info.call_id,
+                linkedid=info.linkedid,
+                channel_id=info.channel_id,
+                entry=info.entry,
+                caller_number=info.caller_number,
+                at=info.started_at,
+            )
+        )
+        if isinstance(self.state, Arriving):
+            await self._ari.answer(info.channel_id)
+            self.state = self.state.answered(now()).greeted(now())
+            self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
+        await self._open_case()
+        self._step("resumed", reason="service_restart")
+
+    async def _open_case(self) -> None:
+        info = self.info
+        identity = await self._who()
+        self._record(
+            CallIdentified(
+                call_id=info.call_id,
+                caller_kind=identity.caller_kind,
+                elder_id=identity.elder_id,
+                contact_id=identity.contact_id,
+            )
+        )
+        self._record(
+            CaseOpened(
+                case_id=info.case_id,
+                call_id=info.call_id,
+                at=info.started_at,
+                channel=info.entry,
+                case_class=_INTAKE_CLASS.get(info.entry),
+                elder_id=identity.elder_id,
+                identified=identity.identified,
+            )
+        )
+        self._step(
+            "call_received",
+            call_id=str(info.call_id),
+            entry=info.entry,
+            caller_kind=identity.caller_kind,
+            candidates=list(identity.candidates),
+        )
+        self.log.info("call identified as %s", identity.caller_kind)
+
+    async def _who(self) -> Identity:
+        try:
+            return await asyncio.wait_for(
+                self._identify(self.info.caller_number), self._policy.identify_timeout
+            )
+        except (TimeoutError, OSError) as err:
+            self.log.warning("directory unavailable (%s); caller unverified", type(err).__name__)
+        except Exception as err:  # a directory failure must never stop the call
+            self.log.warning("directory look-up failed (%s); caller unverified", type(err).__name__)
+        return UNVERIFIED
+
+    async def _hold(self) -> None:
+        assert isinstance(self.state, Holding)
+        await self._ari.start_moh(self.info.channel_id)
+        self._step("on_hold")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._policy.hold_seconds
+        while (left := deadline - loop.time()) > 0:
+            await self._next(left)
+
+    async def _hand_over(self, reason: str) -> None:
+        """Send the caller to the dialplan's fallback ring group (a human)."""
+        context, exten, priority = FALLBACK
+        await self._ari.continue_in_dialplan(
+            self.info.channel_id, context=context, extension=exten, priority=priority
+        )
+        try:
+            await self._await_stasis_end(5.0)
+        finally:
+            self._finish(Ended(now(), "fallback"))
+            self._step("handed_to_fallback", reason=reason)
+
+    async def _rescue(self, reason: str) -> None:
+        if isinstance(self.state, Ended):
+            return
+        try:
+            await self._hand_over(reason)
+        except (AriError, _Gone):
+            if not isinstance(self.state, Ended):
+                self._hung_up(_Gone())
+
+    # --- events ----------------------------------------------------------------------
+
+    async def _next(self, seconds: float) -> Event | None:
+        """The next event, or None on timeout. Raises _Gone when the call is ending."""
+        try:
+            event = await asyncio.wait_for(self._inbox.get(), seconds)
+        except TimeoutError:
+            return None
+        if event is VANISHED:
+            raise _Gone(None, "lost")
+        if event is HAND_OVER:
+            raise _HandOverRequested
+        if isinstance(event, _Signal):
+            return None
+        if isinstance(event, _END_EVENTS):
+            raise await self._await_end(0.5, first=event)
+        return event
+
+    async def _until_playback_done(self, playback_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._policy.greeting_timeout
+        while (left := deadline - loop.time()) > 0:
+            event = await self._next(left)
+            if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
+                return
+        self.log.warning("greeting did not finish in time; carrying on")
+
+    async def _await_stasis_end(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(self._inbox.get(), left)
+            except TimeoutError:
+                break
+            if event is VANISHED or isinstance(event, StasisEnd | ChannelDestroyed):
+                return
+
+    async def _await_end(self, seconds: float, first: Event | None = None) -> _Gone:
+        """Collect the hang-up cause: ChannelDestroyed carries it, shortly after StasisEnd."""
+        gone = _Gone()
+        event: Event | _Signal | None = first
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            if event is VANISHED:
+                return _Gone(None, "lost")
+            if isinstance(event, ChannelDestroyed):
+                return _Gone(event.cause, event.cause_txt)
+            if isinstance(event, ChannelHangupRequest) and event.cause is not None:
+                gone = _Gone(event.cause, None)
+            left = deadline - loop.time()
+            if left <= 0:
+                return gone
+            try:
+                event = await asyncio.wait_for(self._inbox.get(), left)
+            except TimeoutError:
+                return gone
+
+    # --- records ---------------------------------------------------------------------
+
+    def _hung_up(self, gone: _Gone) -> None:
+        if isinstance(self.state, Ended):
+            return
+        if gone.cause_txt == "lost":
+            ended = self.state.lost(now())
+        else:
+            ended = self.state.hung_up(now(), gone.cause, gone.cause_txt)
+        self._finish(ended)
+        self._step("caller_hung_up" if ended.by == "caller" else "call_lost")
+
+    def _finish(self, ended: Ended) -> None:
+        self.state = ended
+        self._record(
+            CallEnded(
+                call_id=self.info.call_id,
+                at=ended.at,
+                cause=ended.cause,
+                cause_txt=ended.cause_txt,
+                ended_by=ended.by,
+            )
+        )
+        self.log.info("call ended by %s (cause %s)", ended.by, ended.cause)
+
+    def _step(self, kind: str, **detail: object) -> None:
+        self._record(CaseStep(case_id=self.info.case_id, at=now(), kind=kind, detail=detail))
+
+
+__all__ = ["CallInfo", "CallSession", "Greeting", "Holding", "Policy"]
