@@ -119,6 +119,7 @@ async def _serve(
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
+            "ari_connected": board.connected,
             "live_calls": board.live,
             "records_queued": recorder.backlog,
             "uptime_s": round(time.monotonic() - started, 1),

@@ -39,6 +39,17 @@ log = logging.getLogger(__name__)
 FALLBACK = ("hotline-fallback", "s", 1)
 _INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
 _END_EVENTS = (StasisEnd, ChannelHangupRequest, ChannelDestroyed)
+NORMAL_CLEARING = 16
+Q850 = {
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "No answer",
+    21: "Call Rejected",
+    31: "Normal, unspecified",
+    34: "No circuit/channel available",
+    127: "Interworking, unspecified",
+}
 
 
 def now() -> dt.datetime:
@@ -295,8 +306,9 @@ class CallSession:
                 return
 
     async def _await_end(self, seconds: float, first: Event | None = None) -> _Gone:
-        """Collect the hang-up cause: ChannelDestroyed carries it, shortly after StasisEnd."""
-        gone = _Gone()
+        """Collect the hang-up cause. Asterisk sends ChannelHangupRequest (with the cause)
+        then StasisEnd; ChannelDestroyed only sometimes. Either end event closes it."""
+        cause: int | None = None
         event: Event | _Signal | None = first
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
@@ -305,15 +317,19 @@ class CallSession:
                 return _Gone(None, "lost")
             if isinstance(event, ChannelDestroyed):
                 return _Gone(event.cause, event.cause_txt)
-            if isinstance(event, ChannelHangupRequest) and event.cause is not None:
-                gone = _Gone(event.cause, None)
+            if isinstance(event, ChannelHangupRequest):
+                # A caller's BYE comes as a hang-up request with no cause; chan_pjsip clears
+                # such a channel with cause 16 (normal clearing), which ARI never reports.
+                cause = event.cause if event.cause is not None else NORMAL_CLEARING
+            if isinstance(event, StasisEnd):
+                return _Gone(cause, Q850.get(cause) if cause is not None else None)
             left = deadline - loop.time()
             if left <= 0:
-                return gone
+                return _Gone(cause, Q850.get(cause) if cause is not None else None)
             try:
                 event = await asyncio.wait_for(self._inbox.get(), left)
             except TimeoutError:
-                return gone
+                event = None
 
     # --- records ---------------------------------------------------------------------
 

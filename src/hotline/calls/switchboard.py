@@ -49,17 +49,21 @@ class Switchboard:
         self._calls: dict[str, CallSession] = {}  # by linkedid
         self._channels: dict[str, str] = {}  # channel id -> linkedid
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.connected = False  # events socket up and reconciled
 
     @property
     def live(self) -> int:
         return len(self._calls)
 
     async def handle(self, item: Event | StreamConnected | StreamDisconnected) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("event %s %s", type(item).__name__, getattr(item, "cause", ""))
         match item:
             case StreamConnected():
                 await self.reconcile()
+                self.connected = True
             case StreamDisconnected():
-                pass  # the stream logs the outage once; calls keep running on Asterisk
+                self.connected = False  # the stream logs the outage; calls go on in Asterisk
             case StasisStart():
                 if item.channel.id not in self._channels:
                     self._start(item.channel, _entry(item.args), adopt=False)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CompoundSelect, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    SmallInteger,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.db.models import Contact, ElderPhone, Terminal
@@ -13,18 +22,18 @@ async def matches_for(conn: AsyncConnection, number: str) -> list[Match]:
     """Every terminal, elder phone and contact whose normalised number is ``number``."""
     query: CompoundSelect[tuple[str, int, int | None, int | None]] = union_all(
         select(
-            literal("terminal").label("kind"),
+            literal_column("'terminal'").label("kind"),
             Terminal.elder_id,
-            literal(None).label("contact_id"),
-            literal(None).label("tier"),
+            cast(null(), BigInteger).label("contact_id"),
+            cast(null(), SmallInteger).label("tier"),
         ).where(Terminal.number == number, Terminal.active.is_(True)),
         select(
-            literal("elder"),
+            literal_column("'elder'"),
             ElderPhone.elder_id,
-            literal(None),
-            literal(None),
+            cast(null(), BigInteger),
+            cast(null(), SmallInteger),
         ).where(ElderPhone.number == number),
-        select(literal("contact"), Contact.elder_id, Contact.id, Contact.tier).where(
+        select(literal_column("'contact'"), Contact.elder_id, Contact.id, Contact.tier).where(
             Contact.number == number
         ),
     )
