@@ -32,20 +32,29 @@ def sqlalchemy_url(database: str) -> str:
     return _dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-@asynccontextmanager
-async def scratch_database(prefix: str = "hotline_test") -> AsyncIterator[str]:
-    """Create an empty database; drop it afterwards. Yields its name."""
+async def create_database(prefix: str = "hotline_test") -> str:
     name = f"{prefix}_{secrets.token_hex(4)}"
     conn = await asyncpg.connect(_dsn("postgres"))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+    return name
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(_dsn("postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str = "hotline_test") -> AsyncIterator[str]:
+    """Create an empty database; drop it afterwards. Yields its name."""
+    name = await create_database(prefix)
     try:
         yield name
     finally:
-        conn = await asyncpg.connect(_dsn("postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(name)

@@ -12,7 +12,6 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from hotline.db import migrate
-
 from tests.integration.pg import _dsn, scratch_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration

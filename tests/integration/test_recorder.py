@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.db import migrate
 from hotline.db.engine import make_engine
+from hotline.db.recorder import Recorder
 from hotline.db.records import (
     CallAnswered,
     CallEnded,
@@ -25,7 +26,6 @@ from hotline.db.records import (
     call_id_for,
     intake_case_id_for,
 )
-from hotline.db.recorder import Recorder
 from tests.integration.pg import scratch_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration

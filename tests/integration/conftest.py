@@ -1,0 +1,146 @@
+"""The real stack for call-flow tests: the Asterisk sandbox, a scratch PostgreSQL database
+with demo data, and the hotline service as a separate process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
+
+REPO = Path(__file__).resolve().parents[2]
+ARI = os.environ.get("HOTLINE_ARI_URL", "http://127.0.0.1:8088")
+
+
+def ari_get(path: str) -> Any:
+    """GET on ARI with the test credentials; None on 404."""
+    user = os.environ.get("HOTLINE_ARI_USER", "hotline")
+    token = base64.b64encode(f"{user}:{os.environ['HOTLINE_ARI_PASSWORD']}".encode()).decode()
+    request = urllib.request.Request(
+        ARI + "/ari" + path, headers={"Authorization": f"Basic {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> None:
+    if "HOTLINE_ARI_PASSWORD" not in os.environ:
+        pytest.fail("HOTLINE_ARI_PASSWORD is not set: run the suite with scripts/test")
+    status = subprocess.run(
+        [str(REPO / "asterisk-docker/sandbox.sh"), "status"], capture_output=True, check=False
+    )
+    if status.returncode != 0:
+        subprocess.run([str(REPO / "asterisk-docker/sandbox.sh"), "start"], check=True)
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[str]:
+    """A migrated database with the demo data; yields its name."""
+
+    name = asyncio.run(create_database("hotline_calls"))
+    env = {**os.environ, "HOTLINE_DATABASE_URL": sqlalchemy_url(name)}
+    for args in (["db", "upgrade"], ["demo-data"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "hotline", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    yield name
+    asyncio.run(drop_database(name))
+
+
+class Service:
+    """`hotline serve` as a child process, started and stopped by the tests."""
+
+    def __init__(self, database: str, workdir: Path) -> None:
+        self.database = database
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 18080
+        self.log = workdir / "service.log"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HOTLINE_DATABASE_URL": sqlalchemy_url(self.database),
+            "HOTLINE_API_LISTEN": f"127.0.0.1:{self.port}",
+            "HOTLINE_API_TOKEN": "test-token",
+            "HOTLINE_SPOOL": str(self.workdir / "spool.jsonl"),
+            "HOTLINE_HOLD_SECONDS": "30",
+            "HOTLINE_LOG_LEVEL": os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
+            **overrides,
+        }
+
+    async def start(self, **overrides: str) -> None:
+        assert self.proc is None
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hotline", "serve"],
+                env=self.env(**overrides),
+                stdout=log,
+                stderr=log,
+            )
+        async with asyncio.timeout(20):
+            while not await asyncio.to_thread(self._registered):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"service exited: {self.log.read_text()[-2000:]}")
+                await asyncio.sleep(0.1)
+
+    def _registered(self) -> bool:
+        """Healthy, with the events socket up and the first reconciliation done."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return bool(json.loads(r.read()).get("ari_connected"))
+        except OSError:
+            return False
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = await asyncio.to_thread(self.proc.wait, 20)
+        self.proc = None
+        return code
+
+    def api(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": "Bearer test-token"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture
+async def service(asterisk: None, database: str, tmp_path: Path) -> AsyncIterator[Service]:
+    svc = Service(database, tmp_path)
+    yield svc
+    if svc.proc is not None:
+        await svc.stop()
+
+
+@pytest.fixture
+async def db(database: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(_dsn(database))
+    yield conn
+    await conn.close()

@@ -1,0 +1,107 @@
+"""SIPp as the real SIP peers: callers from the carrier address, duty phones that answer."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
+ASTERISK = "127.0.0.1:5060"
+CARRIER_IP = "127.0.0.2"
+TERMINAL_GATEWAY_IP = "127.0.0.3"
+DUTY_IP = "127.0.0.4"
+
+
+def free_port(ip: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((ip, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SippRun:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+async def _run(args: list[str], limit: float) -> SippRun:
+    proc = await asyncio.create_subprocess_exec(
+        "sipp",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), limit)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+        return SippRun(-1, out.decode(errors="replace"))
+    return SippRun(proc.returncode or 0, out.decode(errors="replace")[-3000:])
+
+
+async def call(
+    service: str,
+    caller: str,
+    *,
+    hold_ms: int = 3000,
+    from_ip: str = CARRIER_IP,
+    limit: float = 60.0,
+) -> SippRun:
+    """One call to ``service`` presenting ``caller``; hangs up after ``hold_ms``."""
+    port = free_port(from_ip)
+    return await _run(
+        [
+            "-sf",
+            str(SCENARIOS / "caller.xml"),
+            "-s",
+            service,
+            "-key",
+            "caller",
+            caller,
+            "-i",
+            from_ip,
+            "-p",
+            str(port),
+            "-mp",
+            str(free_port(from_ip)),
+            "-m",
+            "1",
+            "-d",
+            str(hold_ms),
+            "-nostdin",
+            "-timeout",
+            f"{int(limit)}s",
+            "-timeout_error",
+            ASTERISK,
+        ],
+        limit + 5,
+    )
+
+
+async def duty_phone(*, limit: float = 60.0) -> SippRun:
+    """The duty supervisor's phone: answers one call on 127.0.0.4:5060 and waits for BYE."""
+    return await _run(
+        [
+            "-sn",
+            "uas",
+            "-i",
+            DUTY_IP,
+            "-p",
+            "5060",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            f"{int(limit)}s",
+            "-timeout_error",
+        ],
+        limit + 5,
+    )
