@@ -21,6 +21,7 @@
 #   HOTLINE_DEBIAN_MIRROR  [taken from this machine's apt sources]
 # Needs root. Works without a TTY (CI).
 set -euo pipefail
+umask 022  # files in the root must be readable by the asterisk user
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
@@ -223,6 +224,8 @@ write_hosts() {
         echo "127.0.0.1 localhost $h"
         echo "::1 localhost ip6-localhost ip6-loopback"
     } >"$ROOT/etc/hosts"
+    # Asterisk runs as its own user: an unreadable hosts file sends every look-up to DNS.
+    chmod 0644 "$ROOT/etc/hosts"
 }
 
 cmd_start() {

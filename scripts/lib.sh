@@ -40,12 +40,14 @@ secrets_env() {
   chmod 700 "$STATE"
   if [ ! -s "$STATE/secrets.env" ]; then
     say "generating local secrets in $STATE/secrets.env"
-    umask 077
-    {
-      echo "HOTLINE_ARI_PASSWORD=$(random_secret)"
-      echo "HOTLINE_DB_PASSWORD=$(random_secret)"
-      echo "HOTLINE_API_TOKEN=$(random_secret)"
-    } >"$STATE/secrets.env"
+    ( # umask in a subshell: it must not leak into the sandbox's files
+      umask 077
+      {
+        echo "HOTLINE_ARI_PASSWORD=$(random_secret)"
+        echo "HOTLINE_DB_PASSWORD=$(random_secret)"
+        echo "HOTLINE_API_TOKEN=$(random_secret)"
+      } >"$STATE/secrets.env"
+    )
   fi
   set -a
   # shellcheck disable=SC1091

@@ -36,6 +36,7 @@ def ari_get(path: str) -> Any:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as err:
+        err.close()
         if err.code == 404:
             return None
         raise

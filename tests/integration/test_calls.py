@@ -17,6 +17,7 @@ import pytest
 
 from tests.integration import sipp
 from tests.integration.conftest import Service, ari_get
+from tests.integration.proxy import CuttableProxy
 
 pytestmark = pytest.mark.integration
 
@@ -256,4 +257,52 @@ async def test_api_needs_the_token(service: Service) -> None:
         await asyncio.to_thread(
             urllib.request.urlopen, f"http://127.0.0.1:{service.port}/api/calls", timeout=5
         )
+    err.value.close()
     assert err.value.code == 401
+
+
+async def _on_hold(db: asyncpg.Connection, since: dt.datetime) -> None:
+    async with asyncio.timeout(10):
+        while not await db.fetchval(
+            "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
+            " WHERE c.started_at >= $1 AND e.kind = 'on_hold'",
+            since,
+        ):
+            await asyncio.sleep(0.1)
+
+
+async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
+    service: Service, db: asyncpg.Connection
+) -> None:
+    async with CuttableProxy("127.0.0.1", 8088) as proxy:
+        await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
+        since = now()
+        caller = asyncio.create_task(sipp.call("12349", ELDER_MOBILE, hold_ms=9000))
+        await _on_hold(db, since)
+        proxy.drop()
+        await asyncio.sleep(2)
+        proxy.restore()
+        run = await caller  # hangs up after the socket is back
+        assert run.ok, run.output
+        call = await finished_call(db, since)
+        assert call["ended_by"] == "caller"
+        assert (await steps(db, call["case_id"]))[-1] == "caller_hung_up"
+    await nothing_left_in_asterisk()
+
+
+async def test_caller_gone_while_the_socket_was_down_is_closed_as_lost(
+    service: Service, db: asyncpg.Connection
+) -> None:
+    async with CuttableProxy("127.0.0.1", 8088) as proxy:
+        await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
+        since = now()
+        caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=4500))
+        await _on_hold(db, since)
+        proxy.drop()
+        run = await caller  # hangs up while nobody listens: the event is lost
+        assert run.ok, run.output
+        proxy.restore()  # reconciliation finds the channel gone
+        call = await finished_call(db, since)
+        assert call["ended_by"] == "lost"
+        assert (await steps(db, call["case_id"]))[-1] == "call_lost"
+    await nothing_left_in_asterisk()
