@@ -23,6 +23,7 @@ from tests.integration.pg import _dsn, create_database, drop_database, sqlalchem
 
 REPO = Path(__file__).resolve().parents[2]
 ARI = os.environ.get("HOTLINE_ARI_URL", "http://127.0.0.1:8088")
+ARI_PORT = int(ARI.rsplit(":", 1)[1])
 
 
 def ari_get(path: str) -> Any:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
-ASTERISK = "127.0.0.1:5060"
+ASTERISK = f"127.0.0.1:{os.environ.get('HOTLINE_SIP_PORT', '5060')}"
 CARRIER_IP = "127.0.0.2"
 TERMINAL_GATEWAY_IP = "127.0.0.3"
 DUTY_IP = "127.0.0.4"

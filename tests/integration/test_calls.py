@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from tests.integration import sipp
-from tests.integration.conftest import Service, ari_get
+from tests.integration.conftest import ARI_PORT, Service, ari_get
 from tests.integration.proxy import CuttableProxy
 
 pytestmark = pytest.mark.integration
@@ -274,7 +274,7 @@ async def _on_hold(db: asyncpg.Connection, since: dt.datetime) -> None:
 async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
     service: Service, db: asyncpg.Connection
 ) -> None:
-    async with CuttableProxy("127.0.0.1", 8088) as proxy:
+    async with CuttableProxy("127.0.0.1", ARI_PORT) as proxy:
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", ELDER_MOBILE, hold_ms=9000))
@@ -293,7 +293,7 @@ async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
 async def test_caller_gone_while_the_socket_was_down_is_closed_as_lost(
     service: Service, db: asyncpg.Connection
 ) -> None:
-    async with CuttableProxy("127.0.0.1", 8088) as proxy:
+    async with CuttableProxy("127.0.0.1", ARI_PORT) as proxy:
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=4500))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     Text,
+    Time,
     UniqueConstraint,
     func,
 )
@@ -107,7 +108,13 @@ class Terminal(Base):
 
 class Operator(Base):
     __tablename__ = "operators"
-    __table_args__ = (CheckConstraint("line_cap BETWEEN 1 AND 2", name="operators_line_cap"),)
+    __table_args__ = (
+        CheckConstraint("line_cap BETWEEN 1 AND 2", name="operators_line_cap"),
+        CheckConstraint(
+            "state IN ('logged_out', 'ready', 'offered', 'on_call', 'wrap_up', 'paused')",
+            name="operators_state",
+        ),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(Text, unique=True)
     display_name: Mapped[str] = mapped_column(Text)
@@ -115,6 +122,11 @@ class Operator(Base):
     line_cap: Mapped[int] = mapped_column(SmallInteger, server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # PJSIP digest credential md5("endpoint:realm:password"): the password itself is not kept.
+    sip_md5_cred: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default="logged_out")
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    state_since: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
 class Case(Base):
@@ -161,6 +173,12 @@ class Call(Base):
     end_cause: Mapped[int | None] = mapped_column(Integer)
     end_cause_txt: Mapped[str | None] = mapped_column(Text)
     ended_by: Mapped[str | None] = mapped_column(Text)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    queued_at: Mapped[dt.datetime | None]
+    priority: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    connected_at: Mapped[dt.datetime | None]  # a human (operator) answered
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    overflowed_at: Mapped[dt.datetime | None]
 
 
 class CaseEvent(Base):
@@ -173,3 +191,116 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+# --- operator queues (migration 0002) ---------------------------------------------------
+
+OPERATOR_STATES = ("logged_out", "ready", "offered", "on_call", "wrap_up", "paused")
+STRATEGIES = ("longest_idle", "ring_all", "round_robin")
+ROLES = ("admin", "supervisor", "operator")
+
+
+class Queue(Base):
+    """A queue of callers waiting for an operator (R1-R5)."""
+
+    __tablename__ = "queues"
+    __table_args__ = (
+        CheckConstraint(_one_of("strategy", STRATEGIES), name="queues_strategy"),
+        CheckConstraint("ring_timeout_s > 0", name="queues_ring_timeout"),
+        CheckConstraint("wrapup_s >= 0", name="queues_wrapup"),
+        CheckConstraint("service_level_s > 0", name="queues_service_level"),
+        CheckConstraint("overflow_after_s IS NULL OR overflow_after_s > 0", name="queues_overflow"),
+        CheckConstraint("announce_every_s IS NULL OR announce_every_s > 0", name="queues_announce"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)  # slug: emergency, life_help, ...
+    display_name: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text, server_default="longest_idle")
+    ring_timeout_s: Mapped[int] = mapped_column(Integer, server_default="15")
+    wrapup_s: Mapped[int] = mapped_column(Integer, server_default="10")
+    service_level_s: Mapped[int] = mapped_column(Integer, server_default="10")
+    overflow_after_s: Mapped[int | None] = mapped_column(Integer)
+    # Another queue's name, or "fallback" for the dialplan's duty ring group.
+    overflow_target: Mapped[str | None] = mapped_column(Text)
+    announce_every_s: Mapped[int | None] = mapped_column(Integer, server_default="30")
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class QueueMember(Base):
+    __tablename__ = "queue_members"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "operator_id"),
+        CheckConstraint("penalty BETWEEN 0 AND 100", name="queue_members_penalty"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    penalty: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+
+
+class Line(Base):
+    """An entry point (hotline, life-help line, terminals): its queue and its hours (R2)."""
+
+    __tablename__ = "lines"
+    __table_args__ = (CheckConstraint(_one_of("entry", ENTRIES), name="lines_entry"),)
+    entry: Mapped[str] = mapped_column(Text, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    # Local opening hours; both NULL means 24 hours.
+    opens: Mapped[dt.time | None] = mapped_column(Time)
+    closes: Mapped[dt.time | None] = mapped_column(Time)
+    after_hours_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    offer_callback: Mapped[bool] = mapped_column(Boolean, server_default="true")
+
+
+class OperatorStateChange(Base):
+    __tablename__ = "operator_state_changes"
+    __table_args__ = (CheckConstraint(_one_of("state", OPERATOR_STATES), name="osc_state"),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+
+
+class Callback(Base):
+    """A call to return, on a case: abandoned while waiting, or asked for after hours."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"))
+    number: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # abandoned | after_hours
+    waited_s: Mapped[float | None]
+    created_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+
+
+class AuditEntry(Base):
+    """Every admin change: who, when, what, before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # create | update | delete
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="api_tokens_role"),)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    token_sha256: Mapped[str] = mapped_column(Text, unique=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None]
