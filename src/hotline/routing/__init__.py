@@ -1,0 +1,1 @@
+"""Operator queues: who is offered which waiting call, and when."""

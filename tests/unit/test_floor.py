@@ -1,0 +1,178 @@
+import datetime as dt
+import uuid
+
+import pytest
+
+from hotline.routing.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
+from hotline.routing.floor import EMERGENCY, NORMAL, Floor, Offer
+
+
+def config(strategy: str = "longest_idle", caps: dict[int, int] | None = None) -> RoutingConfig:
+    caps = caps or {}
+    return RoutingConfig(
+        queues={
+            "general": QueueConfig("general", strategy=strategy, members={1: 0, 2: 0, 3: 5}),  # type: ignore[arg-type]
+            "emergency": QueueConfig("emergency", members={2: 0}),
+        },
+        lines={"hotline": LineConfig("hotline", "general")},
+        operators={i: OperatorConfig(i, f"op{i}", caps.get(i, 1)) for i in (1, 2, 3)},
+    )
+
+
+def ready_floor(cfg: RoutingConfig | None = None, idle: dict[int, float] | None = None) -> Floor:
+    floor = Floor(cfg or config())
+    for op_id, since in (idle or {1: 10.0, 2: 5.0, 3: 0.0}).items():
+        floor.set_availability(op_id, "ready", None, since)
+        floor.set_reachable(op_id, True)
+    return floor
+
+
+CALL_A, CALL_B = uuid.UUID(int=1), uuid.UUID(int=2)
+
+
+def test_longest_idle_within_the_best_penalty_tier() -> None:
+    floor = ready_floor()
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0)
+    # op3 idled longest but has penalty 5; of op1/op2, op2 has been idle since 5.0.
+    assert floor.offers(100.0) == [Offer(CALL_A, (2,), 15)]
+
+
+def test_emergency_goes_first_even_if_it_arrived_later() -> None:
+    floor = ready_floor(idle={2: 0.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0)
+    floor.enqueue(CALL_B, "emergency", EMERGENCY, 101.0)
+    assert [o.call_id for o in floor.offers(102.0)] == [CALL_B]
+
+
+def test_unreachable_paused_offered_and_wrapping_up_are_skipped() -> None:
+    floor = ready_floor()
+    floor.set_reachable(2, False)  # softphone not registered
+    floor.set_availability(1, "paused", "break", 0.0)
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0)
+    assert floor.offers(100.0) == [Offer(CALL_A, (3,), 15)]
+    floor.set_availability(3, "logged_out", None, 0.0)
+    assert floor.offers(100.0) == []
+
+
+def test_line_cap_limits_simultaneous_calls() -> None:
+    floor = ready_floor(config(caps={2: 2}), idle={2: 0.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 1.0)
+    offer = floor.offers(1.0)[0]
+    floor.offered(offer, "general")
+    floor.connected(CALL_A, 2)
+    floor.enqueue(CALL_B, "general", NORMAL, 2.0)
+    assert floor.offers(2.0) == [Offer(CALL_B, (2,), 15)]  # cap 2: a second line
+    floor.offered(floor.offers(2.0)[0], "general")
+    floor.connected(CALL_B, 2)
+    floor.enqueue(uuid.UUID(int=3), "general", NORMAL, 3.0)
+    assert floor.offers(3.0) == []  # both lines busy
+
+
+def test_ring_out_pauses_the_operator_and_the_next_one_is_offered() -> None:
+    floor = ready_floor(idle={1: 1.0, 2: 2.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 10.0)
+    first = floor.offers(10.0)[0]
+    assert first.operator_ids == (1,)
+    floor.offered(first, "general")
+    assert floor.offers(11.0) == []  # already ringing
+    floor.offer_failed(CALL_A, 1, rang_out=True)
+    assert floor.operators[1].state(12.0) == "paused"
+    assert floor.operators[1].pause_reason == "rang_out"
+    assert floor.offers(12.0) == [Offer(CALL_A, (2,), 15)]
+
+
+def test_busy_is_not_a_ring_out() -> None:
+    floor = ready_floor(idle={1: 1.0, 2: 2.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 10.0)
+    floor.offered(floor.offers(10.0)[0], "general")
+    floor.offer_failed(CALL_A, 1, rang_out=False)
+    assert floor.operators[1].availability == "ready"
+    assert floor.offers(11.0)[0].operator_ids == (2,)  # not offered to op1 again
+
+
+def test_ring_all_rings_the_whole_best_tier_and_stops_the_others() -> None:
+    floor = ready_floor(config("ring_all"))
+    floor.enqueue(CALL_A, "general", NORMAL, 10.0)
+    offer = floor.offers(10.0)[0]
+    assert offer.operator_ids == (1, 2)
+    floor.offered(offer, "general")
+    assert list(floor.connected(CALL_A, 2)) == [1]
+    assert floor.operators[1].offered is None
+    assert floor.operators[2].state(11.0) == "on_call"
+
+
+def test_round_robin_takes_turns() -> None:
+    floor = ready_floor(config("round_robin"))
+    picks = []
+    for n in range(3):
+        call = uuid.UUID(int=10 + n)
+        floor.enqueue(call, "general", NORMAL, float(n))
+        offer = floor.offers(float(n))[0]
+        floor.offered(offer, "general")
+        floor.connected(call, offer.operator_ids[0])
+        floor.finished(call, offer.operator_ids[0], float(n), 0)
+        picks.append(offer.operator_ids[0])
+    assert picks == [1, 2, 1]
+
+
+def test_wrap_up_then_ready_again() -> None:
+    floor = ready_floor(idle={1: 0.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 1.0)
+    floor.offered(floor.offers(1.0)[0], "general")
+    floor.connected(CALL_A, 1)
+    floor.finished(CALL_A, 1, 50.0, 10)
+    assert floor.operators[1].state(55.0) == "wrap_up"
+    floor.enqueue(CALL_B, "general", NORMAL, 55.0)
+    assert floor.offers(55.0) == []  # op1 is the only one ready, and wrapping up
+    assert floor.operators[1].state(60.0) == "ready"
+    assert floor.offers(60.0) == [Offer(CALL_B, (1,), 15)]
+
+
+def test_position_and_overflow_keep_the_first_arrival() -> None:
+    floor = ready_floor(idle={})
+    floor.enqueue(CALL_A, "general", NORMAL, 1.0)
+    floor.enqueue(CALL_B, "general", NORMAL, 2.0)
+    assert (floor.position(CALL_A), floor.position(CALL_B)) == (1, 2)
+    floor.move(CALL_A, "emergency", 70.0)
+    assert floor.waiting[CALL_A].arrived == 1.0
+    assert floor.position(CALL_B) == 1
+
+
+def test_reconfigure_applies_to_next_offers_and_keeps_live_calls() -> None:
+    floor = ready_floor(idle={1: 0.0, 2: 0.0})
+    floor.enqueue(CALL_A, "general", NORMAL, 1.0)
+    floor.offered(floor.offers(1.0)[0], "general")
+    floor.connected(CALL_A, 1)
+    cfg = config()
+    new = RoutingConfig(
+        queues={"general": QueueConfig("general", members={2: 0})},
+        lines=cfg.lines,
+        operators={2: cfg.operators[2]},
+    )
+    floor.reconfigure(new)
+    assert 1 in floor.operators  # still on a call
+    floor.enqueue(CALL_B, "general", NORMAL, 2.0)
+    assert floor.offers(2.0) == [Offer(CALL_B, (2,), 15)]
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes", "at", "open_"),
+    [
+        (None, None, "03:00", True),
+        ("08:00", "20:00", "07:59", False),
+        ("08:00", "20:00", "08:00", True),
+        ("08:00", "20:00", "20:00", False),
+        ("22:00", "06:00", "23:30", True),
+        ("22:00", "06:00", "12:00", False),
+    ],
+)
+def test_line_hours(opens: str | None, closes: str | None, at: str, open_: bool) -> None:
+    def t(v: str | None) -> dt.time | None:
+        return dt.time.fromisoformat(v) if v else None
+
+    line = LineConfig("lifehelp", "life_help", t(opens), t(closes), "general")
+    assert line.is_open(dt.time.fromisoformat(at)) is open_
+    cfg = RoutingConfig({}, {"lifehelp": line}, {})
+    assert cfg.queue_for("lifehelp", dt.time.fromisoformat(at)) == (
+        ("life_help", True) if open_ else ("general", False)
+    )
