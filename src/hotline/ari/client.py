@@ -13,12 +13,21 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import ValidationError
 
-from .errors import AriError, AriServerError, AriUnavailable, NotFound, error_for_status
+from .errors import (
+    AriError,
+    AriServerError,
+    AriUnavailable,
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    error_for_status,
+)
 from .models import (
     Application,
     AriModel,
     Bridge,
     Channel,
+    ConfigTuple,
     DeviceState,
     Endpoint,
     Playback,
@@ -28,6 +37,15 @@ M = TypeVar("M", bound=AriModel)
 Params = Mapping[str, str | int | None]
 
 _VARIABLE_NOT_FOUND = "Provided variable was not found"
+# How Asterisk words a 403 from /asterisk/config/dynamic when the object's wizard cannot
+# create, update or delete it (an object of a config file, or a type with no writable
+# wizard). Not a credentials problem, unlike the 403 "Write access denied" of a
+# read-only ARI user.
+_CONFIG_READ_ONLY = (
+    "Cannot create sorcery objects",
+    "Cannot update sorcery objects",
+    "Could not delete object",
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,75 @@ class AriClient:
 
     async def get_application(self, name: str) -> Application:
         return await self._one(Application, "GET", f"/applications/{_seg(name)}")
+
+    async def subscribe(self, app: str, event_source: str) -> Application:
+        """POST /applications/{app}/subscription?eventSource=...
+
+        ``event_source`` is ``channel:<id>``, ``bridge:<id>``, ``endpoint:<tech>/<resource>``,
+        ``endpoint:<tech>`` (every endpoint of that technology, also those created later)
+        or ``deviceState:<name>``; several may be joined with commas. Asterisk counts
+        subscriptions: subscribing twice needs two :meth:`unsubscribe` calls. An unknown
+        app raises :class:`NotFound`, an unknown event source :class:`Unprocessable`.
+        """
+        path = f"/applications/{_seg(app)}/subscription"
+        return await self._one(Application, "POST", path, params={"eventSource": event_source})
+
+    async def unsubscribe(self, app: str, event_source: str) -> Application:
+        """DELETE /applications/{app}/subscription?eventSource=...
+
+        Removes one subscription (see :meth:`subscribe`). A source the app is not
+        subscribed to, or that no longer exists, raises :class:`Unprocessable`.
+        """
+        path = f"/applications/{_seg(app)}/subscription"
+        return await self._one(Application, "DELETE", path, params={"eventSource": event_source})
+
+    # -- dynamic configuration (ARI push configuration, sorcery) ------------------------------
+
+    async def get_dynamic_config(
+        self, config_class: str, object_type: str, object_id: str
+    ) -> list[ConfigTuple]:
+        """GET /asterisk/config/dynamic/{class}/{type}/{id}: every attribute of the object."""
+        path = _config_path(config_class, object_type, object_id)
+        return _config_tuples(await self._request("GET", path), "GET", path)
+
+    async def put_dynamic_config(
+        self,
+        config_class: str,
+        object_type: str,
+        object_id: str,
+        fields: Mapping[str, str],
+    ) -> list[ConfigTuple]:
+        """PUT /asterisk/config/dynamic/{class}/{type}/{id}: create the object, or update it.
+
+        Fields are sent in the mapping's order. Asterisk applies them on top of the
+        existing object (an attribute left out keeps its current value, not its default)
+        and answers with every attribute of the result, secrets included: do not log it.
+        An attribute or value Asterisk rejects raises :class:`BadRequest`; an unknown
+        class or type :class:`NotFound`; an object only a read-only wizard holds (a
+        config-file object, or a type without a writable wizard in sorcery.conf)
+        :class:`Conflict` (status 403).
+        """
+        path = _config_path(config_class, object_type, object_id)
+        body = {"fields": [{"attribute": k, "value": v} for k, v in fields.items()]}
+        data = await self._config_request("PUT", path, body)
+        return _config_tuples(data, "PUT", path)
+
+    async def delete_dynamic_config(
+        self, config_class: str, object_type: str, object_id: str
+    ) -> None:
+        """DELETE /asterisk/config/dynamic/{class}/{type}/{id}.
+
+        A missing object raises :class:`NotFound`; a config-file object :class:`Conflict`.
+        """
+        await self._config_request("DELETE", _config_path(config_class, object_type, object_id))
+
+    async def _config_request(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            return await self._request(method, path, body=body)
+        except AuthenticationFailed as err:
+            if err.status == 403 and err.message.startswith(_CONFIG_READ_ONLY):
+                raise Conflict(err.message, status=403, method=method, path=path) from err
+            raise
 
     # -- channels ---------------------------------------------------------------------------
 
@@ -303,6 +390,17 @@ class AriClient:
 
     async def list_device_states(self) -> list[DeviceState]:
         return await self._many(DeviceState, "/deviceStates")
+
+
+def _config_path(config_class: str, object_type: str, object_id: str) -> str:
+    segments = (config_class, object_type, object_id)
+    return "/asterisk/config/dynamic/" + "/".join(_seg(x) for x in segments)
+
+
+def _config_tuples(data: Any, method: str, path: str) -> list[ConfigTuple]:
+    if not isinstance(data, list):
+        raise AriServerError("expected a JSON list", method=method, path=path)
+    return [_validate(ConfigTuple, item, method, path) for item in data]
 
 
 def _error_message(text: str, reason: str) -> str:

@@ -106,3 +106,10 @@ class Peer(AriModel):
     address: str | None = None
     port: str | None = None
     time: str | None = None
+
+
+class ConfigTuple(AriModel):
+    """One attribute of a configuration object (ARI push configuration)."""
+
+    attribute: str
+    value: str
