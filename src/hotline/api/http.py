@@ -1,20 +1,29 @@
-"""Thin HTTP handlers; every /api route needs the bearer token."""
+"""The HTTP app: health, read access to calls and cases, and the admin API (api.admin).
+
+Every /api/ route needs `Authorization: Bearer <token>` (api.auth); every error is JSON.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.api import admin, auth, schemas
+from hotline.api.admin import ENGINE, ON_CHANGE, OnChange, no_change
 from hotline.db import queries
 
-ENGINE = web.AppKey("engine", AsyncEngine)
+__all__ = ["ENGINE", "HEALTH", "ON_CHANGE", "TOKEN", "OnChange", "make_app"]
+
+log = logging.getLogger(__name__)
+
 TOKEN = web.AppKey("token", str)
 HEALTH: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("health")
 
@@ -32,23 +41,36 @@ def _json(data: object, status: int = 200) -> web.Response:
 
 
 @web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as JSON: our Problems, aiohttp's own (404, 405, 413), and the rest."""
+    try:
+        return await handler(request)
+    except schemas.Problem as err:
+        return _json(err.body(), err.status)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        reply = _json({"error": (err.reason or "error").lower().replace(" ", "_")}, err.status)
+        if "Allow" in err.headers:
+            reply.headers["Allow"] = err.headers["Allow"]
+        return reply
+    except (OperationalError, InterfaceError, OSError) as err:
+        log.warning("database unavailable for %s %s: %s", request.method, request.path, err)
+        return _json({"error": "unavailable", "detail": "the database is unavailable"}, 503)
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return _json({"error": "internal"}, 500)
+
+
+@web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/api/"):
-        token = request.app[TOKEN]
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        header = request.headers.get("Authorization", "")
+        principal = await auth.authenticate(request.app[ENGINE], request.app[TOKEN], header)
+        if principal is None:
             return _json({"error": "unauthorized", "detail": "send Authorization: Bearer"}, 401)
+        request[auth.PRINCIPAL] = principal
     return await handler(request)
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise web.HTTPUnprocessableEntity(
-            text=json.dumps({"error": "invalid", "field": "limit", "detail": "1..1000"}),
-            content_type="application/json",
-        )
-    return int(raw)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -56,13 +78,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def calls(request: web.Request) -> web.Response:
+    limit = schemas.limit(request.query.get("limit"))
     async with request.app[ENGINE].connect() as conn:
-        return _json(await queries.recent_calls(conn, _limit(request)))
+        return _json(await queries.recent_calls(conn, limit))
 
 
 async def cases(request: web.Request) -> web.Response:
+    limit = schemas.limit(request.query.get("limit"))
     async with request.app[ENGINE].connect() as conn:
-        return _json(await queries.recent_cases(conn, _limit(request)))
+        return _json(await queries.recent_cases(conn, limit))
 
 
 async def timeline(request: web.Request) -> web.Response:
@@ -75,14 +99,22 @@ async def timeline(request: web.Request) -> web.Response:
 
 
 def make_app(
-    engine: AsyncEngine, token: str, health_fn: Callable[[], dict[str, Any]]
+    engine: AsyncEngine,
+    token: str,
+    health_fn: Callable[[], dict[str, Any]],
+    *,
+    on_change: OnChange = no_change,
 ) -> web.Application:
-    app = web.Application(middlewares=[_auth])
+    """`token` (HOTLINE_API_TOKEN) acts as the built-in admin "env-admin"; empty disables it.
+    `on_change(entity, key)` is awaited after each admin change commits."""
+    app = web.Application(middlewares=[_errors, _auth])
     app[ENGINE] = engine
     app[TOKEN] = token
     app[HEALTH] = health_fn
+    app[ON_CHANGE] = on_change
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/calls", calls)
     app.router.add_get("/api/cases", cases)
     app.router.add_get("/api/cases/{case_id}/timeline", timeline)
+    admin.add_routes(app.router)
     return app
