@@ -125,7 +125,7 @@ async def run(rate: int, calls: int, hold_ms: int) -> list[Result]:
             workdir = Path(tmp)
             baseline = await asyncio.to_thread(_sipp, "9999", rate, calls, hold_ms, workdir)
             service = Service(database, workdir)
-            await service.start(HOTLINE_LOG_LEVEL="WARNING", HOTLINE_HOLD_SECONDS="600")
+            await service.start(HOTLINE_LOG_LEVEL="WARNING")
             assert service.proc is not None
             cpu_before = _cpu_seconds(service.proc.pid)
             ours = await asyncio.to_thread(_sipp, "12349", rate, calls, hold_ms, workdir)

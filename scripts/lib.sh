@@ -46,9 +46,12 @@ secrets_env() {
         echo "HOTLINE_ARI_PASSWORD=$(random_secret)"
         echo "HOTLINE_DB_PASSWORD=$(random_secret)"
         echo "HOTLINE_API_TOKEN=$(random_secret)"
+      echo "HOTLINE_DEMO_SIP_PASSWORD=$(random_secret)"
       } >"$STATE/secrets.env"
     )
   fi
+  grep -q '^HOTLINE_DEMO_SIP_PASSWORD=' "$STATE/secrets.env" ||  # older secrets files
+    echo "HOTLINE_DEMO_SIP_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
   set -a
   # shellcheck disable=SC1091
   . "$STATE/secrets.env"

@@ -113,6 +113,7 @@ def upgrade() -> None:
     op.create_table(
         "operator_state_changes",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("event_id", sa.UUID(), nullable=True),
         sa.Column("operator_id", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
@@ -124,6 +125,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["operator_id"], ["operators.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
     )
     op.create_index(
         op.f("ix_operator_state_changes_at"), "operator_state_changes", ["at"], unique=False

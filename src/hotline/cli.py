@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -52,7 +53,8 @@ def _db_upgrade(args: argparse.Namespace) -> None:
 
 
 def _demo(_: argparse.Namespace) -> None:
-    inserted = _with_db(demo.load, write=True)
+    password = os.environ.get("HOTLINE_DEMO_SIP_PASSWORD") or None
+    inserted = _with_db(lambda conn: demo.load(conn, password), write=True)
     print("demo data loaded" if inserted else "demo data already present")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(Exception):
@@ -22,10 +23,12 @@ class Settings:
     api_port: int = 8080
     api_token: str = field(default="", repr=False)
     greeting: tuple[str, ...] = ("sound:hello-world",)
-    hold_seconds: float = 30.0
     spool_path: str = "/var/lib/hotline/spool.jsonl"
     log_level: str = "INFO"
     hand_over_on_shutdown: bool = True
+    timezone: str = "Asia/Shanghai"
+    # pjsip.conf's own endpoints: never touched by the operator account sync
+    static_endpoints: frozenset[str] = frozenset({"pstn", "terminals", "duty", "duty2"})
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -35,24 +38,20 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative")
-    return value
-
-
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     value = env.get(name, choices[0]).strip() or choices[0]
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    name = env.get("HOTLINE_TIMEZONE", "Asia/Shanghai").strip() or "Asia/Shanghai"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"HOTLINE_TIMEZONE: unknown time zone {name!r}") from None
+    return name
 
 
 def database_url(env: Mapping[str, str] = os.environ) -> str:
@@ -83,9 +82,14 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         api_port=int(port),
         api_token=env.get("HOTLINE_API_TOKEN", ""),
         greeting=greeting,
-        hold_seconds=_number(env, "HOTLINE_HOLD_SECONDS", 30.0),
         spool_path=env.get("HOTLINE_SPOOL", "/var/lib/hotline/spool.jsonl"),
         log_level=env.get("HOTLINE_LOG_LEVEL", "INFO").upper(),
+        timezone=_timezone(env),
+        static_endpoints=frozenset(
+            e.strip()
+            for e in env.get("HOTLINE_STATIC_ENDPOINTS", "pstn,terminals,duty,duty2").split(",")
+            if e.strip()
+        ),
         hand_over_on_shutdown=_choice(env, "HOTLINE_SHUTDOWN_CALLS", ("fallback", "keep"))
         == "fallback",
     )

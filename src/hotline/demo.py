@@ -4,12 +4,14 @@ placed at once. Every name and number here is invented."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.db.models import Contact, Elder, ElderPhone, Operator, Terminal
+from hotline.db.admin import sip_md5_cred
+from hotline.db.models import Contact, Elder, ElderPhone, Operator, Queue, QueueMember, Terminal
 from hotline.phone import normalise
 
 
@@ -89,8 +91,19 @@ ELDERS = (
 OPERATORS = (("op1001", "话务员 1001", "op1001"), ("op1002", "话务员 1002", "op1002"))
 
 
-async def load(conn: AsyncConnection) -> bool:
-    """Insert the demo data unless it is there already. True when it inserted."""
+def md5_cred(endpoint: str, password: str) -> str:
+    """PJSIP's digest credential for ``endpoint`` in realm "asterisk"."""
+    return hashlib.md5(
+        f"{endpoint}:asterisk:{password}".encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+async def load(conn: AsyncConnection, sip_password: str | None = None) -> bool:
+    """Insert the demo data unless it is there already. True when it inserted.
+
+    With ``sip_password``, the demo operators get softphone accounts with it, are members
+    of every queue, and start ready.
+    """
     marker = normalise(ELDERS[0].phones[0])
     if (await conn.execute(select(ElderPhone.id).where(ElderPhone.number == marker))).first():
         return False
@@ -134,8 +147,19 @@ async def load(conn: AsyncConnection) -> bool:
                     elder_id=elder_id, number=normalise(elder.terminal), serial="DEMO-0001"
                 )
             )
+    queue_ids = list((await conn.execute(select(Queue.id))).scalars()) if sip_password else []
     for username, display, endpoint in OPERATORS:
-        await conn.execute(
-            insert(Operator).values(username=username, display_name=display, sip_endpoint=endpoint)
-        )
+        values: dict[str, object] = {
+            "username": username,
+            "display_name": display,
+            "sip_endpoint": endpoint,
+        }
+        if sip_password:
+            values["sip_md5_cred"] = sip_md5_cred(endpoint, sip_password)
+            values["state"] = "ready"
+        op_id = (
+            await conn.execute(insert(Operator).values(**values).returning(Operator.id))
+        ).scalar_one()
+        for queue_id in queue_ids:
+            await conn.execute(insert(QueueMember).values(queue_id=queue_id, operator_id=op_id))
     return True

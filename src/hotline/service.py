@@ -13,12 +13,13 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.http import make_app
-from hotline.ari import AriClient, AriConfig, AriUnavailable, AuthenticationFailed
+from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
 from hotline.calls.session import Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
@@ -27,7 +28,10 @@ from hotline.db import migrate
 from hotline.db.directory import matches_for
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
+from hotline.db.routing import load_config, operator_accounts, standing_states
 from hotline.identify import ANONYMOUS, Identity, decide
+from hotline.operators.accounts import sync_accounts
+from hotline.routing.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +111,33 @@ async def _serve(
     stop: asyncio.Event,
 ) -> None:
     recorder = Recorder(engine, settings.spool_path)
+
+    async def load_routing() -> Any:
+        async with engine.connect() as conn:
+            return await load_config(conn), await standing_states(conn)
+
+    desk = Desk(load=load_routing, record=recorder.submit, tz=ZoneInfo(settings.timezone))
+    await desk.reload()
+
+    async def sync_softphones() -> None:
+        """Asterisk's operator accounts = the active operators in PostgreSQL."""
+        async with engine.connect() as conn:
+            wanted = await operator_accounts(conn)
+        try:
+            done = await sync_accounts(ari, wanted, static=settings.static_endpoints)
+        except AriError as err:
+            log.error("operator accounts not synced (%s); retrying on the next change", err.status)
+            return
+        log.info("operator accounts: %d pushed, %d removed", len(done.pushed), len(done.removed))
+
     board = Switchboard(
         ari=ari,
         app=settings.ari_app,
         record=recorder.submit,
         identify=_identifier(engine),
-        policy=Policy(greeting=settings.greeting, hold_seconds=settings.hold_seconds),
+        policy=Policy(greeting=settings.greeting, app=settings.ari_app),
+        desk=desk,
+        on_connect=sync_softphones,
     )
     started = time.monotonic()
 
@@ -123,10 +148,18 @@ async def _serve(
             "live_calls": board.live,
             "records_queued": recorder.backlog,
             "uptime_s": round(time.monotonic() - started, 1),
+            "floor": desk.snapshot(),
         }
 
-    app = make_app(engine, settings.api_token, health)
+    async def on_change(entity: str, key: str) -> None:
+        """An admin changed the set-up: the next offers use it; calls in progress go on."""
+        if entity == "operator":
+            await sync_softphones()
+        await desk.reload()
+
+    app = make_app(engine, settings.api_token, health, on_change=on_change)
     recorder_task = asyncio.create_task(recorder.run(), name="recorder")
+    ticker = asyncio.create_task(desk.tick(), name="desk-ticker")
     consumer = asyncio.create_task(_consume(EventStream(ari_config), board), name="ari-events")
     stopper = asyncio.create_task(stop.wait(), name="stop")
     try:
@@ -150,9 +183,9 @@ async def _serve(
                     raise err
             await board.shutdown(hand_over=settings.hand_over_on_shutdown)
     finally:
-        for task in (consumer, stopper):
+        for task in (consumer, stopper, ticker):
             task.cancel()
-        await asyncio.gather(consumer, stopper, return_exceptions=True)
+        await asyncio.gather(consumer, stopper, ticker, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recorder.drain(), 5.0)
         recorder_task.cancel()

@@ -90,7 +90,6 @@ class Service:
             "HOTLINE_API_LISTEN": f"127.0.0.1:{self.port}",
             "HOTLINE_API_TOKEN": "test-token",
             "HOTLINE_SPOOL": str(self.workdir / "spool.jsonl"),
-            "HOTLINE_HOLD_SECONDS": "30",
             "HOTLINE_LOG_LEVEL": os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
             **overrides,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -43,9 +44,17 @@ async def create_database(prefix: str = "hotline_test") -> str:
 
 
 async def drop_database(name: str) -> None:
+    """Drop it, retrying while an autovacuum worker (not ours to terminate) is inside."""
     conn = await asyncpg.connect(_dsn("postgres"))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(20):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
     finally:
         await conn.close()
 

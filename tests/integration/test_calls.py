@@ -83,9 +83,20 @@ async def test_known_elder_is_answered_greeted_identified_and_recorded(
     assert call["ended_by"] == "caller"
     assert call["end_cause"] == 16  # normal clearing, from ChannelDestroyed
     case = await db.fetchrow("SELECT * FROM cases WHERE id = $1", call["case_id"])
-    assert case["identified"] and case["status"] == "open" and case["class"] is None
+    assert case["identified"] and case["class"] is None
     assert case["elder_id"] == call["elder_id"]
-    assert await steps(db, case["id"]) == ["call_received", "greeted", "on_hold", "caller_hung_up"]
+    assert call["queue_id"] == await db.fetchval("SELECT id FROM queues WHERE name = 'general'")
+    assert await steps(db, case["id"]) == [
+        "call_received",
+        "greeted",
+        "queued",
+        "callback_due",  # nobody was free: hanging up while waiting is an abandoned call
+        "caller_hung_up",
+    ]
+    assert case["status"] == "callback_due"
+    callback = await db.fetchrow("SELECT * FROM callbacks WHERE case_id = $1", case["id"])
+    assert callback["reason"] == "abandoned" and callback["number"] == ELDER_MOBILE
+    assert 0 < callback["waited_s"] < 4
     await nothing_left_in_asterisk()
     listed = service.api("/api/cases?limit=5")
     assert any(c["id"] == str(case["id"]) for c in listed)
@@ -173,7 +184,7 @@ async def test_call_parked_across_a_service_crash_is_picked_up_and_completed(
     async with asyncio.timeout(10):
         while not await db.fetchval(
             "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
-            " WHERE c.started_at >= $1 AND e.kind = 'on_hold'",
+            " WHERE c.started_at >= $1 AND e.kind = 'queued'",
             since,
         ):
             await asyncio.sleep(0.1)
@@ -201,10 +212,20 @@ async def test_service_down_rings_the_duty_phone(asterisk: None) -> None:
     assert answered.ok, answered.output
 
 
-async def test_hold_time_over_hands_the_caller_to_the_duty_phone(
+async def test_overflow_to_the_fallback_rings_the_duty_phone(
     service: Service, db: asyncpg.Connection
 ) -> None:
-    await service.start(HOTLINE_HOLD_SECONDS="1")
+    await db.execute(
+        "UPDATE queues SET overflow_after_s = 2, overflow_target = 'fallback'"
+        " WHERE name = 'general'"
+    )
+    try:
+        await service.start()
+    finally:
+        await db.execute(
+            "UPDATE queues SET overflow_after_s = 180, overflow_target = 'supervisors'"
+            " WHERE name = 'general'"
+        )
     duty = asyncio.create_task(sipp.duty_phone(limit=40))
     since = now()
     run = await sipp.call("12349", STRANGER, hold_ms=10000, limit=40)
@@ -212,7 +233,8 @@ async def test_hold_time_over_hands_the_caller_to_the_duty_phone(
     assert (await duty).ok
     call = await finished_call(db, since)
     assert call["ended_by"] == "fallback"
-    assert (await steps(db, call["case_id"]))[-1] == "handed_to_fallback"
+    kinds = await steps(db, call["case_id"])
+    assert kinds[-3:] == ["queued", "overflowed", "handed_to_fallback"]
 
 
 async def test_shutdown_hands_live_calls_to_the_duty_phone(
@@ -261,11 +283,11 @@ async def test_api_needs_the_token(service: Service) -> None:
     assert err.value.code == 401
 
 
-async def _on_hold(db: asyncpg.Connection, since: dt.datetime) -> None:
+async def _queued(db: asyncpg.Connection, since: dt.datetime) -> None:
     async with asyncio.timeout(10):
         while not await db.fetchval(
             "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
-            " WHERE c.started_at >= $1 AND e.kind = 'on_hold'",
+            " WHERE c.started_at >= $1 AND e.kind = 'queued'",
             since,
         ):
             await asyncio.sleep(0.1)
@@ -278,7 +300,7 @@ async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", ELDER_MOBILE, hold_ms=9000))
-        await _on_hold(db, since)
+        await _queued(db, since)
         proxy.drop()
         await asyncio.sleep(2)
         proxy.restore()
@@ -297,7 +319,7 @@ async def test_caller_gone_while_the_socket_was_down_is_closed_as_lost(
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=4500))
-        await _on_hold(db, since)
+        await _queued(db, since)
         proxy.drop()
         run = await caller  # hangs up while nobody listens: the event is lost
         assert run.ok, run.output

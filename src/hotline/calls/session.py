@@ -22,6 +22,8 @@ from hotline.ari.events import (
     PlaybackFinished,
     StasisEnd,
 )
+from hotline.calls.queueing import Legs, route
+from hotline.calls.signals import HAND_OVER, VANISHED, CallGone, HandOverRequested, Signal
 from hotline.calls.state import Arriving, CallState, Ended, Greeting, Holding, LiveState
 from hotline.db.records import (
     CallAnswered,
@@ -33,6 +35,7 @@ from hotline.db.records import (
     Op,
 )
 from hotline.identify import UNVERIFIED, Identity
+from hotline.routing.desk import Desk, OfferSignal
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +75,12 @@ class CallInfo:
 @dataclass(frozen=True)
 class Policy:
     greeting: Sequence[str]
-    hold_seconds: float
     greeting_timeout: float = 60.0
     identify_timeout: float = 2.0
-
-
-class _Signal:
-    """Word from the switchboard, through the same inbox as the events."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-VANISHED = _Signal("vanished")  # reconciliation found the channel gone
-HAND_OVER = _Signal("hand_over")  # the service is shutting down
-
-
-class _HandOverRequested(Exception):
-    pass
-
-
-class _Gone(Exception):
-    """The caller's channel is leaving or gone."""
-
-    def __init__(self, cause: int | None = None, cause_txt: str | None = None) -> None:
-        super().__init__(cause_txt or "hangup")
-        self.cause = cause
-        self.cause_txt = cause_txt
+    app: str = "hotline"
+    after_hours_prompt: Sequence[str] = ("sound:vm-isunavail", "sound:vm-press", "digits:1")
+    callback_digit: str = "1"
+    callback_wait_s: float = 6.0
 
 
 class CallSession:
@@ -111,15 +93,19 @@ class CallSession:
         identify: Callable[[str | None], Awaitable[Identity]],
         policy: Policy,
         state: LiveState | None = None,
+        desk: Desk,
+        legs: Legs | None = None,
     ) -> None:
         self.info = info
+        self.desk = desk
+        self.legs = legs
         self.state: CallState = state or Arriving(info.started_at)
         self._resumed = state is not None
         self._ari = ari
         self._record = record
         self._identify = identify
         self._policy = policy
-        self._inbox: asyncio.Queue[Event | _Signal] = asyncio.Queue()
+        self._inbox: asyncio.Queue[Event | Signal | OfferSignal] = asyncio.Queue()
         self.log = logging.LoggerAdapter(
             log, {"call": str(info.call_id), "channel": info.channel_id}
         )
@@ -127,8 +113,20 @@ class CallSession:
     def deliver(self, event: Event) -> None:
         self._inbox.put_nowait(event)
 
-    def signal(self, signal: _Signal) -> None:
+    def signal(self, signal: object) -> None:
+        assert isinstance(signal, Signal | OfferSignal)
         self._inbox.put_nowait(signal)
+
+    @property
+    def ari(self) -> AriClient:
+        return self._ari
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def record(self, op: Op) -> None:
+        self._record(op)
 
     async def run(self) -> None:
         try:
@@ -136,11 +134,10 @@ class CallSession:
                 await self._resume()
             else:
                 await self._intake()
-            await self._hold()
-            await self._hand_over("hold_expired")
-        except _Gone as gone:
+            await route(self, self.desk)
+        except CallGone as gone:
             self._hung_up(gone)
-        except _HandOverRequested:
+        except HandOverRequested:
             await self._rescue("service_shutdown")
         except NotFound:
             self._hung_up(await self._await_end(0.5))
@@ -174,7 +171,7 @@ class CallSession:
         await self._open_case()
         await self._until_playback_done(playback_id)
         self.state = self.state.greeted(now())
-        self._step("greeted")
+        self.step("greeted")
 
     async def _resume(self) -> None:
         info = self.info
@@ -193,7 +190,7 @@ class CallSession:
             self.state = self.state.answered(now()).greeted(now())
             self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
         await self._open_case()
-        self._step("resumed", reason="service_restart")
+        self.step("resumed", reason="service_restart")
 
     async def _open_case(self) -> None:
         info = self.info
@@ -217,7 +214,7 @@ class CallSession:
                 identified=identity.identified,
             )
         )
-        self._step(
+        self.step(
             "call_received",
             call_id=str(info.call_id),
             entry=info.entry,
@@ -237,16 +234,7 @@ class CallSession:
             self.log.warning("directory look-up failed (%s); caller unverified", type(err).__name__)
         return UNVERIFIED
 
-    async def _hold(self) -> None:
-        assert isinstance(self.state, Holding)
-        await self._ari.start_moh(self.info.channel_id)
-        self._step("on_hold")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._policy.hold_seconds
-        while (left := deadline - loop.time()) > 0:
-            await self._next(left)
-
-    async def _hand_over(self, reason: str) -> None:
+    async def hand_over(self, reason: str) -> None:
         """Send the caller to the dialplan's fallback ring group (a human)."""
         context, exten, priority = FALLBACK
         await self._ari.continue_in_dialplan(
@@ -255,33 +243,34 @@ class CallSession:
         try:
             await self._await_stasis_end(5.0)
         finally:
-            self._finish(Ended(now(), "fallback"))
-            self._step("handed_to_fallback", reason=reason)
+            self.finish(Ended(now(), "fallback"))
+            self.step("handed_to_fallback", reason=reason)
 
     async def _rescue(self, reason: str) -> None:
         if isinstance(self.state, Ended):
             return
         try:
-            await self._hand_over(reason)
-        except (AriError, _Gone):
+            await self.hand_over(reason)
+        except (AriError, CallGone):
             if not isinstance(self.state, Ended):
-                self._hung_up(_Gone())
+                self._hung_up(CallGone())
 
     # --- events ----------------------------------------------------------------------
 
-    async def _next(self, seconds: float) -> Event | None:
-        """The next event, or None on timeout. Raises _Gone when the call is ending."""
+    async def next_event(self, seconds: float | None) -> Event | OfferSignal | None:
+        """The next event or offer, or None on timeout. Raises CallGone when the caller's
+        channel is ending; end events of other legs (operators) are returned."""
         try:
             event = await asyncio.wait_for(self._inbox.get(), seconds)
         except TimeoutError:
             return None
         if event is VANISHED:
-            raise _Gone(None, "lost")
+            raise CallGone(None, "lost")
         if event is HAND_OVER:
-            raise _HandOverRequested
-        if isinstance(event, _Signal):
+            raise HandOverRequested
+        if isinstance(event, Signal):
             return None
-        if isinstance(event, _END_EVENTS):
+        if isinstance(event, _END_EVENTS) and event.channel.id == self.info.channel_id:
             raise await self._await_end(0.5, first=event)
         return event
 
@@ -289,7 +278,7 @@ class CallSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._policy.greeting_timeout
         while (left := deadline - loop.time()) > 0:
-            event = await self._next(left)
+            event = await self.next_event(left)
             if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
                 return
         self.log.warning("greeting did not finish in time; carrying on")
@@ -302,48 +291,55 @@ class CallSession:
                 event = await asyncio.wait_for(self._inbox.get(), left)
             except TimeoutError:
                 break
-            if event is VANISHED or isinstance(event, StasisEnd | ChannelDestroyed):
+            if event is VANISHED:
+                return
+            if isinstance(event, StasisEnd | ChannelDestroyed) and self._mine(event):
                 return
 
-    async def _await_end(self, seconds: float, first: Event | None = None) -> _Gone:
+    async def _await_end(self, seconds: float, first: Event | None = None) -> CallGone:
         """Collect the hang-up cause. Asterisk sends ChannelHangupRequest (with the cause)
         then StasisEnd; ChannelDestroyed only sometimes. Either end event closes it."""
         cause: int | None = None
-        event: Event | _Signal | None = first
+        event: Event | Signal | OfferSignal | None = first
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while True:
             if event is VANISHED:
-                return _Gone(None, "lost")
+                return CallGone(None, "lost")
+            if isinstance(event, _END_EVENTS) and not self._mine(event):
+                event = None  # an operator leg's; the caller's end is what counts here
             if isinstance(event, ChannelDestroyed):
-                return _Gone(event.cause, event.cause_txt)
+                return CallGone(event.cause, event.cause_txt)
             if isinstance(event, ChannelHangupRequest):
                 # A caller's BYE comes as a hang-up request with no cause; chan_pjsip clears
                 # such a channel with cause 16 (normal clearing), which ARI never reports.
                 cause = event.cause if event.cause is not None else NORMAL_CLEARING
             if isinstance(event, StasisEnd):
-                return _Gone(cause, Q850.get(cause) if cause is not None else None)
+                return CallGone(cause, Q850.get(cause) if cause is not None else None)
             left = deadline - loop.time()
             if left <= 0:
-                return _Gone(cause, Q850.get(cause) if cause is not None else None)
+                return CallGone(cause, Q850.get(cause) if cause is not None else None)
             try:
                 event = await asyncio.wait_for(self._inbox.get(), left)
             except TimeoutError:
                 event = None
 
+    def _mine(self, event: StasisEnd | ChannelHangupRequest | ChannelDestroyed) -> bool:
+        return event.channel.id == self.info.channel_id
+
     # --- records ---------------------------------------------------------------------
 
-    def _hung_up(self, gone: _Gone) -> None:
+    def _hung_up(self, gone: CallGone) -> None:
         if isinstance(self.state, Ended):
             return
         if gone.cause_txt == "lost":
             ended = self.state.lost(now())
         else:
             ended = self.state.hung_up(now(), gone.cause, gone.cause_txt)
-        self._finish(ended)
-        self._step("caller_hung_up" if ended.by == "caller" else "call_lost")
+        self.finish(ended)
+        self.step("caller_hung_up" if ended.by == "caller" else "call_lost")
 
-    def _finish(self, ended: Ended) -> None:
+    def finish(self, ended: Ended) -> None:
         self.state = ended
         self._record(
             CallEnded(
@@ -356,7 +352,7 @@ class CallSession:
         )
         self.log.info("call ended by %s (cause %s)", ended.by, ended.cause)
 
-    def _step(self, kind: str, **detail: object) -> None:
+    def step(self, kind: str, **detail: object) -> None:
         self._record(CaseStep(case_id=self.info.case_id, at=now(), kind=kind, detail=detail))
 
 

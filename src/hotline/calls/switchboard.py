@@ -8,18 +8,28 @@ bridges of ours left with no call are destroyed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
 from hotline.ari import AriClient, AriError, StreamConnected, StreamDisconnected
-from hotline.ari.events import ApplicationReplaced, Event, PlaybackFinished, StasisStart
+from hotline.ari.events import (
+    ApplicationReplaced,
+    EndpointStateChange,
+    Event,
+    PlaybackFinished,
+    StasisStart,
+)
 from hotline.ari.models import Channel
-from hotline.calls.session import HAND_OVER, VANISHED, CallInfo, CallSession, Policy, now
+from hotline.calls.queueing import LEG_PREFIX
+from hotline.calls.session import CallInfo, CallSession, Policy, now
+from hotline.calls.signals import HAND_OVER, VANISHED
 from hotline.calls.state import LiveState, resumed
 from hotline.db.records import Op, call_id_for, intake_case_id_for
 from hotline.identify import Identity
 from hotline.phone import try_normalise
+from hotline.routing.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,11 @@ class Switchboard:
         record: Callable[[Op], None],
         identify: Callable[[str | None], Awaitable[Identity]],
         policy: Policy,
+        desk: Desk,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._desk = desk
+        self._on_connect = on_connect
         self._ari = ari
         self._app = app
         self._record = record
@@ -50,23 +64,37 @@ class Switchboard:
         self._channels: dict[str, str] = {}  # channel id -> linkedid
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.connected = False  # events socket up and reconciled
+        self._recent: dict[int, None] = {}  # insertion-ordered: the oldest goes first
 
     @property
     def live(self) -> int:
         return len(self._calls)
 
     async def handle(self, item: Event | StreamConnected | StreamDisconnected) -> None:
+        if isinstance(item, Event) and self._seen(item):
+            return  # the endpoint subscription repeats every channel event once
         if log.isEnabledFor(logging.DEBUG):
             log.debug("event %s %s", type(item).__name__, getattr(item, "cause", ""))
         match item:
             case StreamConnected():
+                if self._on_connect is not None:
+                    await self._on_connect()
                 await self.reconcile()
                 self.connected = True
             case StreamDisconnected():
                 self.connected = False  # the stream logs the outage; calls go on in Asterisk
             case StasisStart():
-                if item.channel.id not in self._channels:
+                if item.channel.id in self._channels:
+                    self._deliver(item.channel.id, item)  # an operator leg answered
+                elif item.channel.id.startswith(LEG_PREFIX):
+                    await self._hang_up_orphan(item.channel.id)  # its call is gone
+                else:
                     self._start(item.channel, _entry(item.args), adopt=False)
+            case EndpointStateChange():
+                if item.endpoint.technology == "PJSIP":
+                    self._desk.endpoint_state(
+                        item.endpoint.resource, item.endpoint.state == "online"
+                    )
             case ApplicationReplaced():
                 raise AppTakenOver(self._app)
             case PlaybackFinished():
@@ -76,6 +104,27 @@ class Switchboard:
                 channel = getattr(item, "channel", None)
                 if isinstance(channel, Channel):
                     self._deliver(channel.id, item)
+
+    def _seen(self, event: Event) -> bool:
+        """True for an event already handled: the very same event, byte for byte."""
+        key = hash(event.model_dump_json())
+        if key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > 512:
+            del self._recent[next(iter(self._recent))]
+        return False
+
+    def attach(self, channel_id: str, linkedid: str) -> None:
+        """Route another leg's events (an operator's) to the call ``linkedid``."""
+        self._channels[channel_id] = linkedid
+
+    def detach(self, channel_id: str) -> None:
+        self._channels.pop(channel_id, None)
+
+    async def _hang_up_orphan(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self._ari.hangup(channel_id)
 
     def _deliver(self, channel_id: str, event: Event) -> None:
         linkedid = self._channels.get(channel_id)
@@ -107,16 +156,19 @@ class Switchboard:
             identify=self._identify,
             policy=self._policy,
             state=state,
+            desk=self._desk,
+            legs=self,
         )
         self._calls[linkedid] = session
         self._channels[channel.id] = linkedid
         task = asyncio.create_task(session.run(), name=f"call-{call_id}")
         self._tasks[linkedid] = task
-        task.add_done_callback(lambda t: self._finished(linkedid, channel.id, t))
+        task.add_done_callback(lambda t: self._finished(linkedid, t))
 
-    def _finished(self, linkedid: str, channel_id: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, linkedid: str, task: asyncio.Task[None]) -> None:
         self._calls.pop(linkedid, None)
-        self._channels.pop(channel_id, None)
+        for channel_id in [c for c, key in self._channels.items() if key == linkedid]:
+            del self._channels[channel_id]
         self._tasks.pop(linkedid, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("call task %s died: %r", task.get_name(), task.exception())
@@ -138,11 +190,19 @@ class Switchboard:
             channel = channels.get(channel_id)
             if channel is None:
                 continue
+            if channel_id.startswith(LEG_PREFIX):
+                await self._hang_up_orphan(channel_id)  # its call is adopted and re-queued
+                continue
             self._start(channel, _stasis_entry(channel, self._app) or "hotline", adopt=True)
             adopted += 1
-        lost = [cid for cid in self._channels if cid not in channels]
+        lost = [
+            cid
+            for cid in self._channels
+            if cid not in channels and self._calls[self._channels[cid]].info.channel_id == cid
+        ]
         for channel_id in lost:
             self._calls[self._channels[channel_id]].signal(VANISHED)
+        await self._reconcile_endpoints()
         stale = [b.id for b in bridges if b.id.startswith(BRIDGE_PREFIX) and not b.channels]
         for bridge_id in stale:
             try:
@@ -155,6 +215,18 @@ class Switchboard:
             adopted,
             len(lost),
             len(stale),
+        )
+
+    async def _reconcile_endpoints(self) -> None:
+        """Follow the operators' softphones: subscribe to PJSIP endpoints, read their states."""
+        try:
+            await self._ari.subscribe(self._app, "endpoint:PJSIP")
+            endpoints = await self._ari.list_endpoints()
+        except AriError as err:
+            log.error("reconcile: cannot read endpoint states (%s)", err.status)
+            return
+        self._desk.endpoint_states(
+            {e.resource for e in endpoints if e.technology == "PJSIP" and e.state == "online"}
         )
 
     async def shutdown(self, *, hand_over: bool, grace: float = 8.0) -> None:

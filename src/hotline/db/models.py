@@ -256,6 +256,7 @@ class OperatorStateChange(Base):
     __tablename__ = "operator_state_changes"
     __table_args__ = (CheckConstraint(_one_of("state", OPERATOR_STATES), name="osc_state"),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID, unique=True)  # replays: once
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(index=True)
     state: Mapped[str] = mapped_column(Text)

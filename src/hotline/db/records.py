@@ -11,11 +11,19 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.db.models import Call, Case, CaseEvent
+from hotline.db.models import (
+    Call,
+    Callback,
+    Case,
+    CaseEvent,
+    Operator,
+    OperatorStateChange,
+    Queue,
+)
 
 _NAMESPACE = uuid.UUID("5d1c2f46-7b0e-4c53-9a8e-2f6f0f1d9b21")
 
@@ -87,8 +95,59 @@ class CallEnded(_Op):
     ended_by: str
 
 
+class CallQueued(_Op):
+    """The call waits in ``queue`` (again, after an overflow or transfer)."""
+
+    op: Literal["call_queued"] = "call_queued"
+    call_id: uuid.UUID
+    queue: str
+    priority: int
+    at: dt.datetime
+    overflow: bool = False
+
+
+class CallConnected(_Op):
+    """An operator answered: the first one owns the case (R14)."""
+
+    op: Literal["call_connected"] = "call_connected"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    operator_id: int
+    at: dt.datetime
+
+
+class CallbackDue(_Op):
+    op: Literal["callback_due"] = "callback_due"
+    callback_id: uuid.UUID
+    case_id: uuid.UUID
+    call_id: uuid.UUID
+    number: str | None
+    reason: str
+    waited_s: float | None
+    at: dt.datetime
+
+
+class OperatorState(_Op):
+    op: Literal["operator_state"] = "operator_state"
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    operator_id: int
+    state: str
+    reason: str | None
+    call_id: uuid.UUID | None
+    at: dt.datetime
+
+
 Op = Annotated[
-    CallStarted | CallAnswered | CallIdentified | CaseOpened | CaseStep | CallEnded,
+    CallStarted
+    | CallAnswered
+    | CallIdentified
+    | CaseOpened
+    | CaseStep
+    | CallEnded
+    | CallQueued
+    | CallConnected
+    | CallbackDue
+    | OperatorState,
     Field(discriminator="op"),
 ]
 OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
@@ -150,6 +209,68 @@ async def apply(conn: AsyncConnection, op: Op) -> None:
                 )
                 .on_conflict_do_nothing(index_elements=["id"])
             )
+        case CallQueued():
+            values: dict[str, Any] = {
+                "queue_id": select(Queue.id).where(Queue.name == op.queue).scalar_subquery(),
+                "queued_at": func.coalesce(Call.queued_at, op.at),
+                "priority": op.priority,
+            }
+            if op.overflow:
+                values["overflowed_at"] = func.coalesce(Call.overflowed_at, op.at)
+            await conn.execute(update(Call).where(Call.id == op.call_id).values(**values))
+        case CallConnected():
+            await conn.execute(
+                update(Call)
+                .where(Call.id == op.call_id, Call.connected_at.is_(None))
+                .values(connected_at=op.at, operator_id=op.operator_id)
+            )
+            await conn.execute(
+                update(Case)
+                .where(Case.id == op.case_id)
+                .values(
+                    owner_operator_id=func.coalesce(Case.owner_operator_id, op.operator_id),
+                    status="in_progress",
+                )
+            )
+        case CallbackDue():
+            await conn.execute(
+                insert(Callback)
+                .values(
+                    id=op.callback_id,
+                    case_id=op.case_id,
+                    call_id=op.call_id,
+                    number=op.number,
+                    reason=op.reason,
+                    waited_s=op.waited_s,
+                    created_at=op.at,
+                )
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            await conn.execute(
+                update(Case)
+                .where(Case.id == op.case_id, Case.status == "open")
+                .values(status="callback_due")
+            )
+        case OperatorState():
+            inserted = await conn.execute(
+                insert(OperatorStateChange)
+                .values(
+                    event_id=op.event_id,
+                    operator_id=op.operator_id,
+                    at=op.at,
+                    state=op.state,
+                    reason=op.reason,
+                    call_id=op.call_id,
+                )
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(OperatorStateChange.id)
+            )
+            if inserted.first() is not None:
+                await conn.execute(
+                    update(Operator)
+                    .where(Operator.id == op.operator_id)
+                    .values(state=op.state, state_reason=op.reason, state_since=op.at)
+                )
         case CallEnded():
             await conn.execute(
                 update(Call)
