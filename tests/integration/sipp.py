@@ -55,13 +55,14 @@ async def call(
     hold_ms: int = 3000,
     from_ip: str = CARRIER_IP,
     limit: float = 60.0,
+    scenario: str = "caller.xml",
 ) -> SippRun:
     """One call to ``service`` presenting ``caller``; hangs up after ``hold_ms``."""
     port = free_port(from_ip)
     return await _run(
         [
             "-sf",
-            str(SCENARIOS / "caller.xml"),
+            str(SCENARIOS / scenario),
             "-s",
             service,
             "-key",
