@@ -174,27 +174,28 @@ async def test_unexpected_response_shape_names_fields_not_values(
     assert "Anna" not in str(info.value) and info.value.__cause__ is None
 
 
-async def test_originate_sends_variables_in_json_body(fake: FakeAri, ari: AriClient) -> None:
+async def test_originate_sends_everything_in_the_json_body(fake: FakeAri, ari: AriClient) -> None:
     fake.replies["POST", "/channels"] = (200, CHANNEL)
     chan = await ari.originate(
         "PJSIP/operator1",
         app="hotline",
         app_args="operator,case-7",
         channel_id="op-1",
-        caller_id="Hotline <100>",
+        caller_id="Hotline <13800000000>",
         timeout=20,
         variables={"HOTLINE_CASE": "case-7"},
     )
     assert chan.id == CHANNEL["id"]
     [req] = fake.requests
-    assert req.body == {"variables": {"HOTLINE_CASE": "case-7"}}
-    assert dict(req.query) == {
+    assert dict(req.query) == {}  # a caller's number never goes into a URL
+    assert req.body == {
         "endpoint": "PJSIP/operator1",
         "app": "hotline",
         "appArgs": "operator,case-7",
         "channelId": "op-1",
-        "callerId": "Hotline <100>",
-        "timeout": "20",
+        "callerId": "Hotline <13800000000>",
+        "timeout": 20,
+        "variables": {"HOTLINE_CASE": "case-7"},
     }
 
 

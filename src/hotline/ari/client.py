@@ -330,8 +330,11 @@ class AriClient:
         originator: str | None = None,
     ) -> Channel:
         """POST /channels into Stasis ``app``. An unreachable endpoint raises
-        :class:`AllocationFailed`; a reused ``channel_id`` raises :class:`Conflict`."""
-        params: dict[str, str | int | None] = {
+        :class:`AllocationFailed`; a reused ``channel_id`` raises :class:`Conflict`.
+
+        Every parameter goes in the JSON body (Asterisk reads them there too), so a
+        caller ID, which is a person's number, never appears in a URL."""
+        fields: dict[str, object] = {
             "endpoint": endpoint,
             "app": app,
             "appArgs": app_args or None,
@@ -340,9 +343,10 @@ class AriClient:
             "callerId": caller_id,
             "timeout": timeout,
             "originator": originator,
+            "variables": dict(variables) if variables else None,
         }
-        body = {"variables": dict(variables)} if variables else None
-        return await self._one(Channel, "POST", "/channels", params=params, body=body)
+        body = {k: v for k, v in fields.items() if v is not None}
+        return await self._one(Channel, "POST", "/channels", body=body)
 
     # -- bridges ----------------------------------------------------------------------------
 

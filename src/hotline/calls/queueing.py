@@ -218,7 +218,7 @@ async def _ring(
                 app=call.policy.app,
                 app_args="operator",
                 channel_id=channel_id,
-                caller_id=f'"Hotline" <{call.info.entry}>',
+                caller_id=_caller_id(call),
                 timeout=signal.offer.ring_timeout_s,
             )
         except AriError as err:
@@ -304,6 +304,11 @@ def _callback(call: CallSession, reason: str, waited: float | None) -> None:
         )
     )
     call.step("callback_due", reason=reason)
+
+
+def _caller_id(call: CallSession) -> str:
+    """What the operator's phone shows: the caller's number (the screen pop has the rest)."""
+    return f'"{call.info.entry}" <{call.info.caller_number or "anonymous"}>'
 
 
 def _pid(kind: str) -> str:
