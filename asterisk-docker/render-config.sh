@@ -14,6 +14,7 @@
 #   HOTLINE_SIP_EXTERNAL_ADDRESS  [unset]  public address behind NAT (signalling + media)
 #   HOTLINE_SIP_LOCAL_NET         [unset]  comma list of local nets when the above is set
 #   HOTLINE_PSTN_MATCH     [127.0.0.2]        carrier trunk source address(es)/CIDR
+#   HOTLINE_PSTN_CONTACT   [sip:127.0.0.2:5060] where calls out (transfers to 120, family) go
 #   HOTLINE_TERMINALS_MATCH [127.0.0.3]       one-key terminal gateway
 #   HOTLINE_DUTY_MATCH     [127.0.0.4]        HOTLINE_DUTY_CONTACT  [sip:duty@127.0.0.4:5060]
 #   HOTLINE_DUTY2_MATCH    [127.0.0.5]        HOTLINE_DUTY2_CONTACT [sip:duty2@127.0.0.5:5060]
@@ -35,6 +36,7 @@ sip_port=${HOTLINE_SIP_PORT:-5060}
 ext_addr=${HOTLINE_SIP_EXTERNAL_ADDRESS:-}
 local_net=${HOTLINE_SIP_LOCAL_NET:-}
 pstn_match=${HOTLINE_PSTN_MATCH:-127.0.0.2}
+pstn_contact=${HOTLINE_PSTN_CONTACT:-sip:127.0.0.2:5060}
 terminals_match=${HOTLINE_TERMINALS_MATCH:-127.0.0.3}
 duty_match=${HOTLINE_DUTY_MATCH:-127.0.0.4}
 duty_contact=${HOTLINE_DUTY_CONTACT:-sip:duty@127.0.0.4:5060}
@@ -111,6 +113,9 @@ umask 022
         echo "endpoint = $peer"
         echo "match = $m"
     done
+    echo
+    echo "[pstn](aor-tpl)"
+    echo "contact = $pstn_contact"
     echo
     echo "[duty](aor-tpl)"
     echo "contact = $duty_contact"

@@ -19,6 +19,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.http import make_app
+from hotline.api.transfers import add_routes as add_transfer_routes
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
 from hotline.calls.session import Policy
@@ -158,6 +159,7 @@ async def _serve(
         await desk.reload()
 
     app = make_app(engine, settings.api_token, health, on_change=on_change)
+    add_transfer_routes(app, board.request, desk.on_call)
     recorder_task = asyncio.create_task(recorder.run(), name="recorder")
     ticker = asyncio.create_task(desk.tick(), name="desk-ticker")
     consumer = asyncio.create_task(_consume(EventStream(ari_config), board), name="ari-events")

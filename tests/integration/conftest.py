@@ -14,11 +14,14 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import asyncpg
 import pytest
 
+if TYPE_CHECKING:
+    from tests.integration.floorkit import Floor
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +148,17 @@ async def db(database: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(_dsn(database))
     yield conn
     await conn.close()
+
+
+@pytest.fixture
+async def floor(service: Service) -> AsyncIterator[Floor]:
+    """The service running, with a Floor to make queues and operators for one test."""
+    from tests.integration.floorkit import Floor
+
+    await service.start()
+    async with aiohttp.ClientSession() as http:
+        made = Floor(service, http)
+        try:
+            yield made
+        finally:
+            await made.undo()

@@ -88,14 +88,15 @@ async def call(
     )
 
 
-async def duty_phone(*, limit: float = 60.0) -> SippRun:
-    """The duty supervisor's phone: answers one call on 127.0.0.4:5060 and waits for BYE."""
+async def duty_phone(*, limit: float = 60.0, ip: str = DUTY_IP) -> SippRun:
+    """The duty supervisor's phone: answers one call on 127.0.0.4:5060 and waits for BYE.
+    With ``ip`` = CARRIER_IP it is an outside party reached through the carrier trunk."""
     return await _run(
         [
             "-sn",
             "uas",
             "-i",
-            DUTY_IP,
+            ip,
             "-p",
             "5060",
             "-m",

@@ -8,7 +8,6 @@ first who answers, and releases the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ from hotline.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from hotline.calls.connected import LEG_PREFIX, caller_id, connect, drop_leg
 from hotline.calls.signals import CallGone
 from hotline.calls.state import Ended
-from hotline.db.records import CallbackDue, CallConnected, CallQueued
+from hotline.db.records import CallbackDue, CallQueued
 from hotline.routing.config import FALLBACK
 from hotline.routing.desk import Desk, OfferSignal
 from hotline.routing.floor import EMERGENCY, NORMAL
@@ -34,8 +34,6 @@ from hotline.routing.floor import EMERGENCY, NORMAL
 if TYPE_CHECKING:
     from hotline.calls.session import CallSession
 
-LEG_PREFIX = "hlop-"  # channel ids of operator legs we originate
-BRIDGE_PREFIX = "hotline-call-"
 NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
 _LEG_END = (StasisEnd, ChannelHangupRequest, ChannelDestroyed)
 
@@ -78,7 +76,9 @@ async def route(call: CallSession, desk: Desk) -> None:
         await call.hand_over("no_queue")
         return
     priority = EMERGENCY if call.info.entry == "terminal" else NORMAL
-    await _wait_for_operator(call, desk, queue, priority)
+    next_queue: str | None = queue
+    while next_queue is not None:
+        next_queue = await _wait_for_operator(call, desk, next_queue, priority)
 
 
 async def _offer_callback(call: CallSession) -> bool:
@@ -99,7 +99,10 @@ async def _offer_callback(call: CallSession) -> bool:
     return False
 
 
-async def _wait_for_operator(call: CallSession, desk: Desk, queue: str, priority: int) -> None:
+async def _wait_for_operator(
+    call: CallSession, desk: Desk, queue: str, priority: int
+) -> str | None:
+    """Wait, ring, connect. Returns a queue to wait in again (after a transfer) or None."""
     loop = asyncio.get_running_loop()
     wait = _Wait(queue, loop.time())
     desk.enqueue(call.info.call_id, call, queue, priority)
@@ -117,15 +120,17 @@ async def _wait_for_operator(call: CallSession, desk: Desk, queue: str, priority
             elif isinstance(item, StasisStart) and item.channel.id in wait.ringing:
                 operator_id = wait.ringing.pop(item.channel.id).operator_id
                 connected = True
-                await _connect(call, desk, wait, item.channel.id, operator_id)
-                return
+                for channel_id in list(wait.ringing):  # ring-all: the others stop ringing
+                    del wait.ringing[channel_id]
+                    await drop_leg(call, channel_id)
+                return await connect(call, desk, wait.queue, item.channel.id, operator_id)
             elif isinstance(item, _LEG_END) and item.channel.id in wait.ringing:
                 _leg_failed(call, desk, wait, item, now)
             elif isinstance(item, PlaybackFinished) and item.playback.id == wait.announcing:
                 wait.announcing = None
                 await call.ari.start_moh(call.info.channel_id)
             elif item is None and await _timers(call, desk, wait, now):
-                return
+                return None
     except CallGone:
         if not connected:
             waited = desk.waited(call.info.call_id)
@@ -134,7 +139,7 @@ async def _wait_for_operator(call: CallSession, desk: Desk, queue: str, priority
     finally:
         desk.leave(call.info.call_id)
         for channel_id in list(wait.ringing):
-            await _drop_leg(call, channel_id)
+            await drop_leg(call, channel_id)
 
 
 def _schedule_announce(desk: Desk, wait: _Wait, now: float) -> None:
@@ -158,7 +163,7 @@ async def _timers(call: CallSession, desk: Desk, wait: _Wait, now: float) -> boo
     for channel_id, ringing in list(wait.ringing.items()):
         if now >= ringing.deadline:
             del wait.ringing[channel_id]
-            await _drop_leg(call, channel_id)
+            await drop_leg(call, channel_id)
             desk.offer_failed(call.info.call_id, ringing.operator_id, rang_out=True)
             call.step("offer_rang_out", operator_id=ringing.operator_id)
     conf = desk.queue(wait.queue)
@@ -218,7 +223,7 @@ async def _ring(
                 app=call.policy.app,
                 app_args="operator",
                 channel_id=channel_id,
-                caller_id=_caller_id(call),
+                caller_id=caller_id(call),
                 timeout=signal.offer.ring_timeout_s,
             )
         except AriError as err:
@@ -249,48 +254,6 @@ def _leg_failed(call: CallSession, desk: Desk, wait: _Wait, event: Event, now: f
     )
 
 
-async def _drop_leg(call: CallSession, channel_id: str) -> None:
-    with contextlib.suppress(AriError):  # already gone
-        await call.ari.hangup(channel_id)
-    if call.legs is not None:
-        call.legs.detach(channel_id)
-
-
-async def _connect(call: CallSession, desk: Desk, wait: _Wait, leg: str, operator_id: int) -> None:
-    """Bridge the caller with the operator who answered, until either hangs up."""
-    for channel_id in list(wait.ringing):  # ring-all: the others stop ringing
-        del wait.ringing[channel_id]
-        await _drop_leg(call, channel_id)
-    desk.connected(call.info.call_id, operator_id)
-    bridge_id = f"{BRIDGE_PREFIX}{uuid.uuid4().hex}"
-    try:
-        await call.ari.create_bridge(bridge_id, type="mixing")
-        with contextlib.suppress(AriError):
-            await call.ari.stop_moh(call.info.channel_id)
-        await call.ari.add_channel(bridge_id, [call.info.channel_id, leg])
-        call.record(
-            CallConnected(
-                call_id=call.info.call_id,
-                case_id=call.info.case_id,
-                operator_id=operator_id,
-                at=_now(),
-            )
-        )
-        call.step("operator_answered", operator_id=operator_id)
-        while True:
-            event = await call.next_event(None)
-            if isinstance(event, _LEG_END) and event.channel.id == leg:
-                call.step("operator_hung_up", operator_id=operator_id)
-                await call.ari.hangup(call.info.channel_id)
-                call.finish(Ended(_now(), "operator", 16, "Normal Clearing"))
-                return
-    finally:
-        await _drop_leg(call, leg)
-        with contextlib.suppress(AriError):
-            await call.ari.destroy_bridge(bridge_id)
-        desk.finished(call.info.call_id, operator_id, wait.queue)
-
-
 def _callback(call: CallSession, reason: str, waited: float | None) -> None:
     call.record(
         CallbackDue(
@@ -304,11 +267,6 @@ def _callback(call: CallSession, reason: str, waited: float | None) -> None:
         )
     )
     call.step("callback_due", reason=reason)
-
-
-def _caller_id(call: CallSession) -> str:
-    """What the operator's phone shows: the caller's number (the screen pop has the rest)."""
-    return f'"{call.info.entry}" <{call.info.caller_number or "anonymous"}>'
 
 
 def _pid(kind: str) -> str:

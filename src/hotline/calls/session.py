@@ -23,7 +23,16 @@ from hotline.ari.events import (
     StasisEnd,
 )
 from hotline.calls.queueing import Legs, route
-from hotline.calls.signals import HAND_OVER, VANISHED, CallGone, HandOverRequested, Signal
+from hotline.calls.signals import (
+    HAND_OVER,
+    VANISHED,
+    CallGone,
+    HandOverRequested,
+    Signal,
+    Transfer,
+    TransferRefused,
+    TransferStep,
+)
 from hotline.calls.state import Arriving, CallState, Ended, Greeting, Holding, LiveState
 from hotline.db.records import (
     CallAnswered,
@@ -83,6 +92,9 @@ class Policy:
     callback_wait_s: float = 6.0
 
 
+Request = OfferSignal | Transfer | TransferStep  # what the desk and the API send a call
+
+
 class CallSession:
     def __init__(
         self,
@@ -99,13 +111,14 @@ class CallSession:
         self.info = info
         self.desk = desk
         self.legs = legs
+        self.talking = False  # bridged with an operator or an outside party
         self.state: CallState = state or Arriving(info.started_at)
         self._resumed = state is not None
         self._ari = ari
         self._record = record
         self._identify = identify
         self._policy = policy
-        self._inbox: asyncio.Queue[Event | Signal | OfferSignal] = asyncio.Queue()
+        self._inbox: asyncio.Queue[Event | Signal | Request] = asyncio.Queue()
         self.log = logging.LoggerAdapter(
             log, {"call": str(info.call_id), "channel": info.channel_id}
         )
@@ -114,7 +127,7 @@ class CallSession:
         self._inbox.put_nowait(event)
 
     def signal(self, signal: object) -> None:
-        assert isinstance(signal, Signal | OfferSignal)
+        assert isinstance(signal, Signal | OfferSignal | Transfer | TransferStep)
         self._inbox.put_nowait(signal)
 
     @property
@@ -257,7 +270,7 @@ class CallSession:
 
     # --- events ----------------------------------------------------------------------
 
-    async def next_event(self, seconds: float | None) -> Event | OfferSignal | None:
+    async def next_event(self, seconds: float | None) -> Event | Request | None:
         """The next event or offer, or None on timeout. Raises CallGone when the caller's
         channel is ending; end events of other legs (operators) are returned."""
         try:
@@ -269,6 +282,9 @@ class CallSession:
         if event is HAND_OVER:
             raise HandOverRequested
         if isinstance(event, Signal):
+            return None
+        if isinstance(event, Transfer | TransferStep) and not self.talking:
+            event.done.set_exception(TransferRefused("the call is not connected to anyone"))
             return None
         if isinstance(event, _END_EVENTS) and event.channel.id == self.info.channel_id:
             raise await self._await_end(0.5, first=event)
@@ -300,7 +316,7 @@ class CallSession:
         """Collect the hang-up cause. Asterisk sends ChannelHangupRequest (with the cause)
         then StasisEnd; ChannelDestroyed only sometimes. Either end event closes it."""
         cause: int | None = None
-        event: Event | Signal | OfferSignal | None = first
+        event: Event | Signal | Request | None = first
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while True:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from hotline.ari import AriClient, AriError, StreamConnected, StreamDisconnected
@@ -22,9 +23,9 @@ from hotline.ari.events import (
     StasisStart,
 )
 from hotline.ari.models import Channel
-from hotline.calls.queueing import LEG_PREFIX
+from hotline.calls.connected import LEG_PREFIX
 from hotline.calls.session import CallInfo, CallSession, Policy, now
-from hotline.calls.signals import HAND_OVER, VANISHED
+from hotline.calls.signals import HAND_OVER, VANISHED, Transfer, TransferRefused, TransferStep
 from hotline.calls.state import LiveState, resumed
 from hotline.db.records import Op, call_id_for, intake_case_id_for
 from hotline.identify import Identity
@@ -228,6 +229,17 @@ class Switchboard:
         self._desk.endpoint_states(
             {e.resource for e in endpoints if e.technology == "PJSIP" and e.state == "online"}
         )
+
+    async def request(self, call_id: uuid.UUID, request: Transfer | TransferStep) -> str:
+        """Hand a transfer request to the call's task and wait for its answer."""
+        session = next((s for s in self._calls.values() if s.info.call_id == call_id), None)
+        if session is None:
+            raise TransferRefused("no such call in progress")
+        session.signal(request)
+        try:
+            return await asyncio.wait_for(asyncio.shield(request.done), 45)
+        except TimeoutError:
+            raise TransferRefused("the call did not answer the request in time") from None
 
     async def shutdown(self, *, hand_over: bool, grace: float = 8.0) -> None:
         """Stop every call task; with hand_over, each caller goes to the fallback ring first."""

@@ -151,6 +151,10 @@ class Desk:
         self.floor.set_availability(operator_id, availability, reason, self._clock())
         self.dispatch()
 
+    def on_call(self, operator_id: int, call_id: uuid.UUID) -> bool:
+        live = self.floor.operators.get(operator_id)
+        return live is not None and call_id in live.calls
+
     # --- matching --------------------------------------------------------------------
 
     def dispatch(self) -> None:
