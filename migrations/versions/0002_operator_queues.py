@@ -176,6 +176,7 @@ def upgrade() -> None:
     op.add_column("calls", sa.Column("connected_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("calls", sa.Column("operator_id", sa.BigInteger(), nullable=True))
     op.add_column("calls", sa.Column("overflowed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(op.f("ix_calls_queued_at"), "calls", ["queued_at"], unique=False)
     op.create_foreign_key("calls_queue_id_fkey", "calls", "queues", ["queue_id"], ["id"])
     op.create_foreign_key("calls_operator_id_fkey", "calls", "operators", ["operator_id"], ["id"])
     op.add_column("operators", sa.Column("sip_md5_cred", sa.Text(), nullable=True))
@@ -237,6 +238,7 @@ def downgrade() -> None:
     # WARNING: constraint name is None; this directive will fail as
     # rendered.  Add a name, or use a naming convention; see
     # https://alembic.sqlalchemy.org/en/latest/naming.html
+    op.drop_index(op.f("ix_calls_queued_at"), table_name="calls")
     op.drop_constraint("calls_queue_id_fkey", "calls", type_="foreignkey")
     op.drop_column("calls", "overflowed_at")
     op.drop_column("calls", "operator_id")

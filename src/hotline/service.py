@@ -158,7 +158,14 @@ async def _serve(
             await sync_softphones()
         await desk.reload()
 
-    app = make_app(engine, settings.api_token, health, on_change=on_change)
+    app = make_app(
+        engine,
+        settings.api_token,
+        health,
+        on_change=on_change,
+        floor_fn=desk.snapshot,
+        tz=ZoneInfo(settings.timezone),
+    )
     add_transfer_routes(app, board.request, desk.on_call)
     recorder_task = asyncio.create_task(recorder.run(), name="recorder")
     ticker = asyncio.create_task(desk.tick(), name="desk-ticker")

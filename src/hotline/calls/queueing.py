@@ -180,6 +180,11 @@ async def _overflow(call: CallSession, desk: Desk, wait: _Wait, target: str, now
     call.step("overflowed", source=wait.queue, target=target)
     call.log.info("overflow from %s to %s", wait.queue, target)
     if target == FALLBACK or desk.queue(target) is None:
+        call.record(  # marks the overflow; the queue stays the one it left
+            CallQueued(
+                call_id=call.info.call_id, queue=wait.queue, priority=0, at=_now(), overflow=True
+            )
+        )
         desk.leave(call.info.call_id)
         await call.hand_over("overflow")
         return True

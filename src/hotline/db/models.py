@@ -174,7 +174,7 @@ class Call(Base):
     end_cause_txt: Mapped[str | None] = mapped_column(Text)
     ended_by: Mapped[str | None] = mapped_column(Text)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
-    queued_at: Mapped[dt.datetime | None]
+    queued_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     priority: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     connected_at: Mapped[dt.datetime | None]  # a human (operator) answered
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
