@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
 
 import asyncpg
 import pytest
@@ -246,3 +247,30 @@ async def test_after_hours_caller_who_waits_reaches_the_24h_queue(
     call = await finished_call(db, since)
     assert call["operator_id"] == op_id
     assert call["queue_id"] == await db.fetchval("SELECT id FROM queues WHERE name = $1", queue)
+
+
+async def test_caller_talking_when_the_service_crashes_gets_an_operator_again(
+    floor: Floor, db: asyncpg.Connection
+) -> None:
+    queue = await floor.queue()
+    await floor.route("hotline", queue)
+    op_id, phone = await floor.operator({queue: 0})
+    since = now()
+    caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=16000, limit=40))
+    await phone.wait_for("answered")
+    async with asyncio.timeout(5):  # a kill loses what the recorder has not written yet
+        while not await db.fetchval(
+            "SELECT count(*) FROM case_events e JOIN calls c ON c.case_id = e.case_id"
+            " WHERE c.started_at >= $1 AND e.kind = 'operator_answered'",
+            since,
+        ):
+            await asyncio.sleep(0.05)
+    assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
+    await floor.service.start()  # the old conversation is torn down, the caller re-queued
+    await phone.wait_for("answered", 2, limit=15)
+    assert (await caller).ok
+    call = await finished_call(db, since)
+    assert call["ended_by"] == "caller" and call["operator_id"] == op_id
+    kinds = await steps(db, call["case_id"])
+    assert kinds.count("operator_answered") == 2
+    assert kinds.index("resumed") < kinds.index("operator_answered", kinds.index("resumed"))

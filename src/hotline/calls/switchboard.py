@@ -183,33 +183,42 @@ class Switchboard:
         except AriError as err:
             log.error("reconcile: cannot read Asterisk's state (%s)", err.status)
             return
-        ours = set(app.channel_ids) | {
-            c.id for c in channels.values() if _stasis_entry(c, self._app) is not None
-        }
-        adopted = 0
-        for channel_id in sorted(ours - self._channels.keys()):
-            channel = channels.get(channel_id)
-            if channel is None:
-                continue
-            if channel_id.startswith(LEG_PREFIX):
-                await self._hang_up_orphan(channel_id)  # its call is adopted and re-queued
-                continue
-            self._start(channel, _stasis_entry(channel, self._app) or "hotline", adopt=True)
-            adopted += 1
-        lost = [
-            cid
-            for cid in self._channels
-            if cid not in channels and self._calls[self._channels[cid]].info.channel_id == cid
+        # Our bridges that no call we already run is using (after a crash: all of them)
+        # go first, so that an adopted caller is not left inside a dead conversation.
+        known = set(self._channels)
+        stale = [
+            b.id
+            for b in bridges
+            if b.id.startswith(BRIDGE_PREFIX) and not known.intersection(b.channels)
         ]
-        for channel_id in lost:
-            self._calls[self._channels[channel_id]].signal(VANISHED)
-        await self._reconcile_endpoints()
-        stale = [b.id for b in bridges if b.id.startswith(BRIDGE_PREFIX) and not b.channels]
         for bridge_id in stale:
             try:
                 await self._ari.destroy_bridge(bridge_id)
             except AriError:
                 log.warning("reconcile: could not destroy stale bridge %s", bridge_id)
+        ours = set(app.channel_ids) | {
+            c.id for c in channels.values() if _stasis_entry(c, self._app) is not None
+        }
+        adopted = 0
+        for channel_id in sorted(ours - known):
+            channel = channels.get(channel_id)
+            if channel is None:
+                continue
+            if channel_id.startswith(LEG_PREFIX):
+                await self._hang_up_orphan(channel_id)  # its caller is adopted and re-queued
+                continue
+            self._start(channel, _stasis_entry(channel, self._app) or "hotline", adopt=True)
+            adopted += 1
+        lost = [
+            cid
+            for cid in known
+            if cid not in channels
+            and cid in self._channels  # its call may have ended while we were busy here
+            and self._calls[self._channels[cid]].info.channel_id == cid
+        ]
+        for channel_id in lost:
+            self._calls[self._channels[channel_id]].signal(VANISHED)
+        await self._reconcile_endpoints()
         log.info(
             "reconciled: %d calls live, %d adopted, %d lost, %d stale bridges removed",
             len(self._calls),
