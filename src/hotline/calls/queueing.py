@@ -8,6 +8,7 @@ first who answers, and releases the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -91,12 +92,22 @@ async def _offer_callback(call: CallSession) -> bool:
         event = await call.next_event(left)
         if isinstance(event, ChannelDtmfReceived) and event.digit == policy.callback_digit:
             _callback(call, "after_hours", None)
-            await call.ari.play(call.info.channel_id, ["sound:auth-thankyou"], _pid("bye"))
-            await asyncio.sleep(1.5)
+            bye = _pid("bye")
+            await call.ari.play(call.info.channel_id, ["sound:auth-thankyou"], bye)
+            await _until_played(call, bye, 5.0)
             await call.ari.hangup(call.info.channel_id)
             call.finish(Ended(_now(), "service"))
             return True
     return False
+
+
+async def _until_played(call: CallSession, playback_id: str, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        event = await call.next_event(left)
+        if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
+            return
 
 
 async def _wait_for_operator(
@@ -123,6 +134,9 @@ async def _wait_for_operator(
                 for channel_id in list(wait.ringing):  # ring-all: the others stop ringing
                     del wait.ringing[channel_id]
                     await drop_leg(call, channel_id)
+                if wait.announcing:  # the position prompt must not run into the talk
+                    with contextlib.suppress(AriError):
+                        await call.ari.stop_playback(wait.announcing)
                 return await connect(call, desk, wait.queue, item.channel.id, operator_id)
             elif isinstance(item, _LEG_END) and item.channel.id in wait.ringing:
                 _leg_failed(call, desk, wait, item, now)
