@@ -94,20 +94,11 @@ async def _offer_callback(call: CallSession) -> bool:
             _callback(call, "after_hours", None)
             bye = _pid("bye")
             await call.ari.play(call.info.channel_id, ["sound:auth-thankyou"], bye)
-            await _until_played(call, bye, 5.0)
+            await call.until_played(bye, 5.0)
             await call.ari.hangup(call.info.channel_id)
             call.finish(Ended(_now(), "service"))
             return True
     return False
-
-
-async def _until_played(call: CallSession, playback_id: str, seconds: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
-        event = await call.next_event(left)
-        if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
-            return
 
 
 async def _wait_for_operator(

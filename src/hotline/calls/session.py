@@ -165,16 +165,7 @@ class CallSession:
 
     async def _intake(self) -> None:
         info = self.info
-        self._record(
-            CallStarted(
-                call_id=info.call_id,
-                linkedid=info.linkedid,
-                channel_id=info.channel_id,
-                entry=info.entry,
-                caller_number=info.caller_number,
-                at=info.started_at,
-            )
-        )
+        self._record_start()
         await self._ari.answer(info.channel_id)
         assert isinstance(self.state, Arriving)
         self.state = self.state.answered(now())
@@ -188,6 +179,17 @@ class CallSession:
 
     async def _resume(self) -> None:
         info = self.info
+        self._record_start()
+        if isinstance(self.state, Arriving):
+            await self._ari.answer(info.channel_id)
+            self.state = self.state.answered(now()).greeted(now())
+            self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
+        await self._open_case()
+        self.step("resumed", reason="service_restart")
+
+    def _record_start(self) -> None:
+        """The call row; again on adoption after a restart (idempotent)."""
+        info = self.info
         self._record(
             CallStarted(
                 call_id=info.call_id,
@@ -198,12 +200,6 @@ class CallSession:
                 at=info.started_at,
             )
         )
-        if isinstance(self.state, Arriving):
-            await self._ari.answer(info.channel_id)
-            self.state = self.state.answered(now()).greeted(now())
-            self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
-        await self._open_case()
-        self.step("resumed", reason="service_restart")
 
     async def _open_case(self) -> None:
         info = self.info
@@ -290,14 +286,19 @@ class CallSession:
             raise await self._await_end(0.5, first=event)
         return event
 
-    async def _until_playback_done(self, playback_id: str) -> None:
+    async def until_played(self, playback_id: str, seconds: float) -> bool:
+        """Wait for the end of a playback; False if it did not end in ``seconds``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._policy.greeting_timeout
+        deadline = loop.time() + seconds
         while (left := deadline - loop.time()) > 0:
             event = await self.next_event(left)
             if isinstance(event, PlaybackFinished) and event.playback.id == playback_id:
-                return
-        self.log.warning("greeting did not finish in time; carrying on")
+                return True
+        return False
+
+    async def _until_playback_done(self, playback_id: str) -> None:
+        if not await self.until_played(playback_id, self._policy.greeting_timeout):
+            self.log.warning("greeting did not finish in time; carrying on")
 
     async def _await_stasis_end(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
