@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import os
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,8 @@ from pathlib import Path
 
 from tests.integration import sipp
 from tests.integration.conftest import Service
-from tests.integration.pg import create_database, drop_database, sqlalchemy_url
+
+from bench.common import bench_database, cpu_seconds, default_pg, percentile
 
 CALLER = "13800000001"
 
@@ -40,13 +40,7 @@ class Result:
     cpu_s: float | None = None
 
     def pct(self, p: float) -> float:
-        data = sorted(self.answer_ms)
-        return data[min(len(data) - 1, round(p / 100 * (len(data) - 1)))] if data else float("nan")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return percentile(self.answer_ms, p)
 
 
 def _sipp(target: str, rate: int, calls: int, hold_ms: int, workdir: Path) -> Result:
@@ -110,30 +104,18 @@ def _sipp(target: str, rate: int, calls: int, hold_ms: int, workdir: Path) -> Re
 
 
 async def run(rate: int, calls: int, hold_ms: int) -> list[Result]:
-    database = await create_database("hotline_bench")
-    try:
-        env = {**os.environ, "HOTLINE_DATABASE_URL": sqlalchemy_url(database)}
-        for args in (["db", "upgrade"], ["demo-data"]):
-            await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "hotline", *args],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+    async with bench_database() as database:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             baseline = await asyncio.to_thread(_sipp, "9999", rate, calls, hold_ms, workdir)
             service = Service(database, workdir)
             await service.start(HOTLINE_LOG_LEVEL="WARNING")
             assert service.proc is not None
-            cpu_before = _cpu_seconds(service.proc.pid)
+            cpu_before = cpu_seconds(service.proc.pid)
             ours = await asyncio.to_thread(_sipp, "12349", rate, calls, hold_ms, workdir)
-            ours.cpu_s = _cpu_seconds(service.proc.pid) - cpu_before
+            ours.cpu_s = cpu_seconds(service.proc.pid) - cpu_before
             await service.stop()
         return [baseline, ours]
-    finally:
-        await drop_database(database)
 
 
 def report(results: list[Result], rate: int) -> None:
@@ -167,10 +149,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--hold-ms", type=int, default=2000)
     args = parser.parse_args()
-    os.environ.setdefault(
-        "HOTLINE_TEST_PG",
-        f"postgresql://hotline:{os.environ.get('HOTLINE_DB_PASSWORD', '')}@127.0.0.1:5432/postgres",
-    )
+    default_pg()
     report(asyncio.run(run(args.rate, args.calls, args.hold_ms)), args.rate)
 
 
