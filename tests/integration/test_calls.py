@@ -328,3 +328,20 @@ async def test_caller_gone_while_the_socket_was_down_is_closed_as_lost(
         assert call["ended_by"] == "lost"
         assert (await steps(db, call["case_id"]))[-1] == "call_lost"
     await nothing_left_in_asterisk()
+
+
+async def test_without_a_greeting_the_call_goes_straight_to_the_queue(
+    service: Service, db: asyncpg.Connection
+) -> None:
+    await service.start(HOTLINE_GREETING="")
+    since = now()
+    run = await sipp.call("12349", STRANGER, hold_ms=2000)
+    assert run.ok, run.output
+    call = await finished_call(db, since)
+    assert call["ended_by"] == "caller"
+    assert await steps(db, call["case_id"]) == [
+        "call_received",
+        "queued",
+        "callback_due",
+        "caller_hung_up",
+    ]

@@ -36,3 +36,13 @@ def test_secrets_not_in_repr() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(env)
+
+
+def test_greeting_list_and_an_empty_greeting() -> None:
+    assert load_settings(
+        {**BASE, "HOTLINE_GREETING": "sound:beep, recording:welcome"}
+    ).greeting == (
+        "sound:beep",
+        "recording:welcome",
+    )
+    assert load_settings({**BASE, "HOTLINE_GREETING": ""}).greeting == ()

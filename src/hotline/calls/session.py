@@ -170,6 +170,10 @@ class CallSession:
         assert isinstance(self.state, Arriving)
         self.state = self.state.answered(now())
         self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
+        if not self._policy.greeting:  # no greeting configured: straight to the queue
+            await self._open_case()
+            self.state = self.state.greeted(now())
+            return
         playback_id = f"greet-{uuid.uuid4().hex}"
         await self._ari.play(info.channel_id, list(self._policy.greeting), playback_id)
         await self._open_case()
