@@ -67,6 +67,20 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+async def step_recorded(
+    db: asyncpg.Connection, since: dt.datetime, kind: str, limit: float = 10.0
+) -> None:
+    """Wait until a call started after ``since`` has the timeline step ``kind`` stored."""
+    async with asyncio.timeout(limit):
+        while not await db.fetchval(
+            "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
+            " WHERE c.started_at >= $1 AND e.kind = $2",
+            since,
+            kind,
+        ):
+            await asyncio.sleep(0.05)
+
+
 async def test_known_elder_is_answered_greeted_identified_and_recorded(
     service: Service, db: asyncpg.Connection
 ) -> None:
@@ -181,13 +195,7 @@ async def test_call_parked_across_a_service_crash_is_picked_up_and_completed(
     await service.start()
     since = now()
     caller = asyncio.create_task(sipp.call("12349", ELDER_MOBILE, hold_ms=12000))
-    async with asyncio.timeout(10):
-        while not await db.fetchval(
-            "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
-            " WHERE c.started_at >= $1 AND e.kind = 'queued'",
-            since,
-        ):
-            await asyncio.sleep(0.1)
+    await step_recorded(db, since, "queued")
     assert await service.stop(signal.SIGKILL) == -signal.SIGKILL
     await asyncio.sleep(1)
     await service.start()  # reconciles: the parked channel is adopted
@@ -283,16 +291,6 @@ async def test_api_needs_the_token(service: Service) -> None:
     assert err.value.code == 401
 
 
-async def _queued(db: asyncpg.Connection, since: dt.datetime) -> None:
-    async with asyncio.timeout(10):
-        while not await db.fetchval(
-            "SELECT count(*) FROM calls c JOIN case_events e ON e.case_id = c.case_id"
-            " WHERE c.started_at >= $1 AND e.kind = 'queued'",
-            since,
-        ):
-            await asyncio.sleep(0.1)
-
-
 async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
     service: Service, db: asyncpg.Connection
 ) -> None:
@@ -300,7 +298,7 @@ async def test_dropped_ari_socket_the_call_goes_on_and_is_completed(
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", ELDER_MOBILE, hold_ms=9000))
-        await _queued(db, since)
+        await step_recorded(db, since, "queued")
         proxy.drop()
         await asyncio.sleep(2)
         proxy.restore()
@@ -319,7 +317,7 @@ async def test_caller_gone_while_the_socket_was_down_is_closed_as_lost(
         await service.start(HOTLINE_ARI_URL=f"http://127.0.0.1:{proxy.port}")
         since = now()
         caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=4500))
-        await _queued(db, since)
+        await step_recorded(db, since, "queued")
         proxy.drop()
         run = await caller  # hangs up while nobody listens: the event is lost
         assert run.ok, run.output

@@ -12,7 +12,14 @@ import pytest
 
 from tests.integration import sipp
 from tests.integration.floorkit import Floor
-from tests.integration.test_calls import ELDER_MOBILE, STRANGER, TERMINAL, finished_call, steps
+from tests.integration.test_calls import (
+    ELDER_MOBILE,
+    STRANGER,
+    TERMINAL,
+    finished_call,
+    step_recorded,
+    steps,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -258,13 +265,8 @@ async def test_caller_talking_when_the_service_crashes_gets_an_operator_again(
     since = now()
     caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=16000, limit=40))
     await phone.wait_for("answered")
-    async with asyncio.timeout(5):  # a kill loses what the recorder has not written yet
-        while not await db.fetchval(
-            "SELECT count(*) FROM case_events e JOIN calls c ON c.case_id = e.case_id"
-            " WHERE c.started_at >= $1 AND e.kind = 'operator_answered'",
-            since,
-        ):
-            await asyncio.sleep(0.05)
+    # a kill loses what the recorder has not written yet
+    await step_recorded(db, since, "operator_answered", limit=5)
     assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
     await floor.service.start()  # the old conversation is torn down, the caller re-queued
     await phone.wait_for("answered", 2, limit=15)
