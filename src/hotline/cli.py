@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline import demo, logs, service
+from hotline.calls import store as calls_store
+from hotline.cases import store as cases_store
 from hotline.config import SettingsError, database_url, load_settings
-from hotline.db import migrate, queries
+from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 
 
@@ -59,7 +61,7 @@ def _demo(_: argparse.Namespace) -> None:
 
 
 def _calls(args: argparse.Namespace) -> None:
-    rows = _with_db(lambda c: queries.recent_calls(c, args.limit))
+    rows = _with_db(lambda c: calls_store.recent_calls(c, args.limit))
     _table(
         rows,
         (
@@ -76,7 +78,7 @@ def _calls(args: argparse.Namespace) -> None:
 
 
 def _cases(args: argparse.Namespace) -> None:
-    rows = _with_db(lambda c: queries.recent_cases(c, args.limit))
+    rows = _with_db(lambda c: cases_store.recent_cases(c, args.limit))
     _table(
         rows,
         ("number", "opened_at", "class", "status", "channel", "elder_id", "identified", "steps"),

@@ -29,6 +29,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # pjsip.conf's own endpoints: never touched by the operator account sync
     static_endpoints: frozenset[str] = frozenset({"pstn", "terminals", "duty", "duty2"})
+    events_buffer: int = 1000  # a subscriber further behind than this is dropped
+    directory_index_limit: int = 200_000  # numbers kept in memory for identification
+    directory_refresh_s: float = 300.0
+    callback_ring_s: int = 30  # how long a number called back rings
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -64,6 +68,15 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
     return url
 
 
+def _number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     listen = env.get("HOTLINE_API_LISTEN", "127.0.0.1:8080")
     host, _, port = listen.rpartition(":")
@@ -92,4 +105,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
         hand_over_on_shutdown=_choice(env, "HOTLINE_SHUTDOWN_CALLS", ("fallback", "keep"))
         == "fallback",
+        events_buffer=_number(env, "HOTLINE_EVENTS_BUFFER", 1000, 1, 1_000_000),
+        directory_index_limit=_number(
+            env, "HOTLINE_DIRECTORY_INDEX_LIMIT", 200_000, 0, 100_000_000
+        ),
+        directory_refresh_s=_number(env, "HOTLINE_DIRECTORY_REFRESH_S", 300, 1, 86400),
+        callback_ring_s=_number(env, "HOTLINE_CALLBACK_RING_S", 30, 5, 300),
     )

@@ -4,15 +4,14 @@ placed at once. Every name and number here is invented."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.db.admin import sip_md5_cred
+from hotline.core.phone import normalise
 from hotline.db.models import Contact, Elder, ElderPhone, Operator, Queue, QueueMember, Terminal
-from hotline.phone import normalise
+from hotline.operators.accounts import md5_cred
 
 
 @dataclass(frozen=True)
@@ -91,13 +90,6 @@ ELDERS = (
 OPERATORS = (("op1001", "话务员 1001", "op1001"), ("op1002", "话务员 1002", "op1002"))
 
 
-def md5_cred(endpoint: str, password: str) -> str:
-    """PJSIP's digest credential for ``endpoint`` in realm "asterisk"."""
-    return hashlib.md5(
-        f"{endpoint}:asterisk:{password}".encode(), usedforsecurity=False
-    ).hexdigest()
-
-
 async def load(conn: AsyncConnection, sip_password: str | None = None) -> bool:
     """Insert the demo data unless it is there already. True when it inserted.
 
@@ -155,7 +147,7 @@ async def load(conn: AsyncConnection, sip_password: str | None = None) -> bool:
             "sip_endpoint": endpoint,
         }
         if sip_password:
-            values["sip_md5_cred"] = sip_md5_cred(endpoint, sip_password)
+            values["sip_md5_cred"] = md5_cred(endpoint, sip_password)
             values["state"] = "ready"
         op_id = (
             await conn.execute(insert(Operator).values(**values).returning(Operator.id))

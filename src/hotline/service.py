@@ -1,7 +1,9 @@
 """Wires the parts together and runs them until asked to stop.
 
 Start-up checks name what to fix (database, schema, ARI credentials). Every background
-task is created here, kept, cancelled and awaited on shutdown.
+task is started through one exit stack (hotline.tasks) and stopped in reverse order: the
+HTTP API first, then the calls (handed to the duty phones), then the event consumer and the
+timers, then the recorder once everything it was given is written.
 """
 
 from __future__ import annotations
@@ -11,40 +13,52 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.api.http import make_app
-from hotline.api.transfers import add_routes as add_transfer_routes
+from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
-from hotline.calls.session import Policy
+from hotline.callbacks.dialer import Dialer
+from hotline.callbacks.scheduler import Scheduler
+from hotline.callbacks.store import pending
+from hotline.calls.intake import Intake
+from hotline.calls.phases import (
+    Arriving,
+    Consulting,
+    Dialing,
+    Greeting,
+    Queued,
+    Ringing,
+    Routing,
+    Talking,
+)
+from hotline.calls.session import Phase, Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
+from hotline.calls.talk import Talk
 from hotline.config import Settings, SettingsError
 from hotline.db import migrate
-from hotline.db.directory import matches_for
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
-from hotline.db.routing import load_config, operator_accounts, standing_states
-from hotline.identify import ANONYMOUS, Identity, decide
+from hotline.directory.index import DirectoryIndex
+from hotline.events.bus import Bus
+from hotline.events.live import LiveFloor
 from hotline.operators.accounts import sync_accounts
-from hotline.routing.desk import Desk
+from hotline.operators.store import operator_accounts
+from hotline.queues.desk import Desk
+from hotline.queues.entry import Entry
+from hotline.queues.setup import load_config, standing_states
+from hotline.queues.waiting import Waiting
+from hotline.tasks import Tasks
+from hotline.transfers.requests import Transfer, TransferStep
+from hotline.transfers.service import Transfers
 
 log = logging.getLogger(__name__)
-
-
-def _identifier(engine: AsyncEngine) -> Any:
-    async def identify(number: str | None) -> Identity:
-        if number is None:
-            return ANONYMOUS
-        async with engine.connect() as conn:
-            return decide(number, await matches_for(conn, number))
-
-    return identify
 
 
 async def _check_ari(ari: AriClient, settings: Settings) -> None:
@@ -63,7 +77,7 @@ async def _check_ari(ari: AriClient, settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def _http(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -111,14 +125,121 @@ async def _serve(
     ari_config: AriConfig,
     stop: asyncio.Event,
 ) -> None:
-    recorder = Recorder(engine, settings.spool_path)
+    tz = ZoneInfo(settings.timezone)
+    started = time.monotonic()
+    async with contextlib.AsyncExitStack() as stack:
+        tasks = Tasks(stack)
+        recorder = Recorder(engine, settings.spool_path)
+        tasks.start(recorder.run(), "recorder")
+        stack.push_async_callback(_drain, recorder)
+
+        bus = Bus(limit=settings.events_buffer)
+        live = LiveFloor()
+        bus.fold(live.fold)
+        parts = await _parts(settings, engine, ari, recorder, bus)
+        desk, index, scheduler, board = parts.desk, parts.index, parts.scheduler, parts.board
+
+        def health() -> dict[str, Any]:
+            return {
+                "status": "ok",
+                "ari_connected": board.connected,
+                "live_calls": board.live,
+                "records_queued": recorder.backlog,
+                "event_subscribers": bus.subscribers,
+                "callbacks_pending": len(scheduler.pending()),
+                "uptime_s": round(time.monotonic() - started, 1),
+            }
+
+        async def on_change(entity: str, key: str) -> None:
+            """An admin changed the set-up: the next offers use it; calls in progress go on."""
+            if entity == "operator":
+                await parts.sync_softphones()
+            await desk.reload()
+
+        app = http_app(
+            engine,
+            settings.api_token,
+            health,
+            on_change=on_change,
+            snapshot=live.snapshot,
+            tz=tz,
+            ask=board.request,
+            on_call=desk.on_call,
+            scheduler=scheduler,
+            bus=bus,
+        )
+        tasks.start(desk.run(), "desk")
+        tasks.start(index.run(), "directory-index")
+        tasks.start(scheduler.run(), "callbacks")
+        consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
+        stack.push_async_callback(board.shutdown, hand_over=settings.hand_over_on_shutdown)
+        await stack.enter_async_context(_http(app, settings.api_host, settings.api_port))
+        log.info(
+            "serving app %r; API on %s:%d", settings.ari_app, settings.api_host, settings.api_port
+        )
+        stopper = tasks.start(stop.wait(), "stop")
+        await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if consumer.done() and not consumer.cancelled():
+            err = consumer.exception()
+            if isinstance(err, AuthenticationFailed):
+                raise SettingsError("ARI refused the credentials on the events socket") from err
+            if isinstance(err, AppTakenOver):
+                raise SettingsError(
+                    f"another process took over the Stasis app {settings.ari_app!r}"
+                ) from err
+            if err is not None:
+                raise err
+    log.info("stopped; %d records written", recorder.written)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    desk: Desk
+    index: DirectoryIndex
+    scheduler: Scheduler
+    board: Switchboard
+    sync_softphones: Callable[[], Awaitable[None]]
+
+
+async def _parts(
+    settings: Settings, engine: AsyncEngine, ari: AriClient, recorder: Recorder, bus: Bus
+) -> _Parts:
+    """The call controller: the desk, the directory index, the callback scheduler, the phase
+    handlers of a call, and the switchboard that runs the calls."""
+    tz = ZoneInfo(settings.timezone)
 
     async def load_routing() -> Any:
         async with engine.connect() as conn:
             return await load_config(conn), await standing_states(conn)
 
-    desk = Desk(load=load_routing, record=recorder.submit, tz=ZoneInfo(settings.timezone))
+    desk = Desk(load=load_routing, record=recorder.submit, publish=bus.publish, tz=tz)
     await desk.reload()
+    index = DirectoryIndex(
+        engine, limit=settings.directory_index_limit, refresh_s=settings.directory_refresh_s
+    )
+    await index.load()
+
+    async def load_callbacks() -> Any:
+        async with engine.connect() as conn:
+            return await pending(conn)
+
+    scheduler = Scheduler(
+        load=load_callbacks, record=recorder.submit, publish=bus.publish, queue=desk.queue
+    )
+    await scheduler.start()
+
+    intake, waiting, transfers = Intake(index.identify), Waiting(desk), Transfers(desk)
+    talk = Talk(desk, {Transfer: transfers.on_transfer, TransferStep: transfers.on_step})
+    phases: dict[type, Phase] = {
+        Arriving: intake,
+        Greeting: intake,
+        Routing: Entry(desk),
+        Queued: waiting,
+        Ringing: waiting,
+        Talking: talk,
+        Consulting: transfers,
+        Dialing: Dialer(desk, scheduler.report, ring_s=settings.callback_ring_s),
+    }
 
     async def sync_softphones() -> None:
         """Asterisk's operator accounts = the active operators in PostgreSQL."""
@@ -135,71 +256,21 @@ async def _serve(
         ari=ari,
         app=settings.ari_app,
         record=recorder.submit,
-        identify=_identifier(engine),
+        publish=bus.publish,
         policy=Policy(greeting=settings.greeting, app=settings.ari_app),
-        desk=desk,
+        phases=phases,
+        endpoints=desk,
+        seats=desk,
+        callbacks=scheduler,
         on_connect=sync_softphones,
     )
-    started = time.monotonic()
+    scheduler.bind(board.outbound)
+    return _Parts(desk, index, scheduler, board, sync_softphones)
 
-    def health() -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "ari_connected": board.connected,
-            "live_calls": board.live,
-            "records_queued": recorder.backlog,
-            "uptime_s": round(time.monotonic() - started, 1),
-            "floor": desk.snapshot(),
-        }
 
-    async def on_change(entity: str, key: str) -> None:
-        """An admin changed the set-up: the next offers use it; calls in progress go on."""
-        if entity == "operator":
-            await sync_softphones()
-        await desk.reload()
-
-    app = make_app(
-        engine,
-        settings.api_token,
-        health,
-        on_change=on_change,
-        floor_fn=desk.snapshot,
-        tz=ZoneInfo(settings.timezone),
-    )
-    add_transfer_routes(app, board.request, desk.on_call)
-    recorder_task = asyncio.create_task(recorder.run(), name="recorder")
-    ticker = asyncio.create_task(desk.tick(), name="desk-ticker")
-    consumer = asyncio.create_task(_consume(EventStream(ari_config), board), name="ari-events")
-    stopper = asyncio.create_task(stop.wait(), name="stop")
-    try:
-        async with _http(app, settings.api_host, settings.api_port):
-            log.info(
-                "serving app %r; API on %s:%d",
-                settings.ari_app,
-                settings.api_host,
-                settings.api_port,
-            )
-            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if consumer.done() and not consumer.cancelled():
-                err = consumer.exception()
-                if isinstance(err, AuthenticationFailed):
-                    raise SettingsError("ARI refused the credentials on the events socket") from err
-                if isinstance(err, AppTakenOver):
-                    raise SettingsError(
-                        f"another process took over the Stasis app {settings.ari_app!r}"
-                    ) from err
-                if err is not None:
-                    raise err
-            await board.shutdown(hand_over=settings.hand_over_on_shutdown)
-    finally:
-        for task in (consumer, stopper, ticker):
-            task.cancel()
-        await asyncio.gather(consumer, stopper, ticker, return_exceptions=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(recorder.drain(), 5.0)
-        recorder_task.cancel()
-        await asyncio.gather(recorder_task, return_exceptions=True)
-        log.info("stopped; %d records written", recorder.written)
+async def _drain(recorder: Recorder) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(recorder.drain(), 5.0)
 
 
 def serve(settings: Settings) -> None:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.api.http import make_app
+from hotline.app import http_app as make_app
 from hotline.db import migrate
 from hotline.db.engine import make_engine
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url

@@ -25,10 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.auth import hash_token
-from hotline.api.floor import start_of_day
-from hotline.api.http import make_app
-from hotline.db import migrate, stats
+from hotline.app import http_app as make_app
+from hotline.db import migrate
 from hotline.db.engine import make_engine
+from hotline.events.live import FloorSnapshot, LiveOperator, LiveQueue
+from hotline.floor import stats
+from hotline.floor.view import start_of_day
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration
@@ -38,17 +40,18 @@ ENV_TOKEN = "env-token-for-floor-tests"
 TOKENS = {"admin": ENV_TOKEN, "bad": "not-a-token"}
 ROLE_TOKENS = {"supervisor": "supervisor-token-for-tests", "operator": "operator-token-for-tests"}
 
-LIVE: dict[str, object] = {
-    "queues": {
-        "general": {"waiting": 1, "longest_wait_s": 42.5},
-        "emergency": {"waiting": 0, "longest_wait_s": 0.0},
-    },
-    "operators": {
-        "1": {"state": "on_call", "reason": None, "reachable": True, "calls": 1},
-        "2": {"state": "paused", "reason": "rang_out", "reachable": True, "calls": 0},
-        "3": {"state": "ready", "reason": None, "reachable": True, "calls": 0},
-    },
-}
+LIVE = FloorSnapshot(
+    seq=3,
+    at=dt.datetime.now(dt.UTC),
+    calls=(),
+    operators=(
+        LiveOperator(1, "on_call", None, True, 1),
+        LiveOperator(2, "paused", "rang_out", True, 0),
+        LiveOperator(3, "ready", None, True, 0),
+    ),
+    queues=(LiveQueue("emergency", 0, 0.0, 0), LiveQueue("general", 1, 42.5, 0)),
+    callbacks=(),
+)
 HEALTH = {"status": "ok", "live_calls": 2, "records_queued": 0}
 OTHER_QUEUES = ("complaint", "consultation", "life_help", "supervisors")
 
@@ -99,6 +102,7 @@ async def _call(
     ended_after: float | None = None,
     ended_by: str | None = None,
     overflowed_after: float | None = None,
+    breached_after: float | None = None,
 ) -> None:
     def later(seconds: float | None) -> dt.datetime | None:
         return None if seconds is None else queued + dt.timedelta(seconds=seconds)
@@ -106,9 +110,9 @@ async def _call(
     await _sql(
         engine,
         "INSERT INTO calls (id, linkedid, channel_id, entry, started_at, queue_id, queued_at,"
-        " connected_at, ended_at, ended_by, overflowed_at) VALUES (:id, :linkedid, :channel,"
-        " 'hotline', :started, (SELECT id FROM queues WHERE name = :queue), :queued,"
-        " :connected, :ended, :ended_by, :overflowed)",
+        " connected_at, ended_at, ended_by, overflowed_at, sla_breached_at) VALUES (:id,"
+        " :linkedid, :channel, 'hotline', :started, (SELECT id FROM queues WHERE name = :queue),"
+        " :queued, :connected, :ended, :ended_by, :overflowed, :breached)",
         id=uuid.uuid4(),
         linkedid=secrets.token_hex(8),
         channel=secrets.token_hex(8),
@@ -119,6 +123,7 @@ async def _call(
         ended=later(ended_after),
         ended_by=ended_by,
         overflowed=later(overflowed_after),
+        breached=later(breached_after),
     )
 
 
@@ -127,12 +132,13 @@ async def _callback(
 ) -> None:
     await _sql(
         engine,
-        "INSERT INTO callbacks (id, case_id, reason, created_at, done_at)"
-        " VALUES (:id, :case_id, 'abandoned', :created, :done)",
+        "INSERT INTO callbacks (id, case_id, reason, created_at, done_at, due_at, status)"
+        " VALUES (:id, :case_id, 'abandoned', :created, :done, :created, :status)",
         id=uuid.uuid4(),
         case_id=case_id,
         created=created,
         done=created + dt.timedelta(minutes=5) if done else None,
+        status="talked" if done else "pending",
     )
 
 
@@ -144,8 +150,8 @@ async def _populate(engine: AsyncEngine, since: dt.datetime) -> None:
     # in; abandoned; handed to the duty phones unanswered; still waiting.
     await _call(engine, "general", t, connected_after=4, ended_after=100, ended_by="caller")
     await _call(engine, "general", t, connected_after=10, ended_after=100, ended_by="operator")
-    await _call(engine, "general", t, connected_after=25)
-    await _call(engine, "general", t, overflowed_after=20, connected_after=41)
+    await _call(engine, "general", t, connected_after=25, breached_after=5)
+    await _call(engine, "general", t, overflowed_after=20, connected_after=41, breached_after=5)
     await _call(engine, "general", t, ended_after=30, ended_by="caller")
     await _call(engine, "general", t, ended_after=180, ended_by="fallback")
     await _call(engine, "general", t + dt.timedelta(hours=1))
@@ -205,7 +211,7 @@ async def engine(floor_template: str) -> AsyncIterator[AsyncEngine]:
 async def floor(engine: AsyncEngine) -> AsyncIterator[Floor]:
     since = start_of_day(dt.datetime.now(dt.UTC), SHANGHAI)
     await _populate(engine, since)
-    app = make_app(engine, ENV_TOKEN, lambda: HEALTH, floor_fn=lambda: LIVE, tz=SHANGHAI)
+    app = make_app(engine, ENV_TOKEN, lambda: HEALTH, snapshot=lambda: LIVE, tz=SHANGHAI)
     async with TestClient(TestServer(app)) as client:
         yield Floor(client, engine, since)
 
@@ -215,6 +221,8 @@ async def floor(engine: AsyncEngine) -> AsyncIterator[Floor]:
 GENERAL = {
     "waiting": 1,
     "longest_wait_s": 42.5,
+    "callbacks_waiting": 0,
+    "breached_today": 2,
     "offered_today": 8,
     "answered_today": 5,
     "abandoned_today": 1,
@@ -226,6 +234,8 @@ GENERAL = {
 EMERGENCY = {
     "waiting": 0,
     "longest_wait_s": 0.0,
+    "callbacks_waiting": 0,
+    "breached_today": 0,
     "offered_today": 2,
     "answered_today": 2,
     "abandoned_today": 0,
@@ -237,6 +247,8 @@ EMERGENCY = {
 IDLE = {
     "waiting": 0,
     "longest_wait_s": 0.0,
+    "callbacks_waiting": 0,
+    "breached_today": 0,
     "offered_today": 0,
     "answered_today": 0,
     "abandoned_today": 0,
@@ -273,6 +285,8 @@ async def test_floor_counts_today_per_queue_and_in_total(floor: Floor) -> None:
         "totals": {
             "waiting": 1,
             "longest_wait_s": 42.5,
+            "callbacks_waiting": 0,
+            "breached_today": 2,
             "offered_today": 10,
             "answered_today": 7,
             "abandoned_today": 1,
@@ -317,7 +331,7 @@ async def test_today_begins_at_midnight_in_the_hotlines_time_zone(
             assert response.status == 200
             view = await response.json()
     since = start_of_day(now, tz)
-    assert view["since"] == since.isoformat()
+    assert dt.datetime.fromisoformat(view["since"]) == since
     expected = 1 if since == min(shanghai, utc) else 0
     assert view["queues"]["general"]["offered_today"] == expected
     assert view["totals"]["offered_today"] == expected
@@ -384,6 +398,7 @@ async def test_metrics_in_the_prometheus_text_format(floor: Floor) -> None:
         ("hotline_calls_answered_today", 5, 2),
         ("hotline_calls_abandoned_today", 1, 0),
         ("hotline_calls_overflowed_today", 1, 0),
+        ("hotline_answer_clock_breaches_today", 2, 0),
         ("hotline_service_level_today", 0.429, 0.5),
         ("hotline_answer_seconds_avg_today", 16.6, 4.5),
     ):
@@ -423,7 +438,7 @@ async def test_roles(floor: Floor, path: str, expected: dict[str, int]) -> None:
 
 
 async def test_defaults_serve_the_database_figures_without_a_desk(engine: AsyncEngine) -> None:
-    """make_app as service.py called it before: no floor_fn, no tz (Asia/Shanghai)."""
+    """The admin API alone: no live floor, no tz given (Asia/Shanghai)."""
     since = start_of_day(dt.datetime.now(dt.UTC), SHANGHAI)
     await _populate(engine, since)
     app = make_app(engine, ENV_TOKEN, lambda: {"status": "ok"})
@@ -435,7 +450,7 @@ async def test_defaults_serve_the_database_figures_without_a_desk(engine: AsyncE
         async with client.get("/metrics", headers=headers) as response:
             assert response.status == 200
             metrics = parse_exposition(await response.text())
-    assert view["since"] == since.isoformat()
+    assert dt.datetime.fromisoformat(view["since"]) == since
     assert view["operators"] == {}
     assert view["queues"]["general"] == {**GENERAL, "waiting": 0, "longest_wait_s": 0.0}
     assert view["totals"]["offered_today"] == 10

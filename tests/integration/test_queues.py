@@ -11,12 +11,14 @@ import asyncpg
 import pytest
 
 from tests.integration import sipp
+from tests.integration.conftest import ari_get
 from tests.integration.floorkit import Floor
 from tests.integration.test_calls import (
     ELDER_MOBILE,
     STRANGER,
     TERMINAL,
     finished_call,
+    nothing_left_in_asterisk,
     step_recorded,
     steps,
 )
@@ -256,7 +258,7 @@ async def test_after_hours_caller_who_waits_reaches_the_24h_queue(
     assert call["queue_id"] == await db.fetchval("SELECT id FROM queues WHERE name = $1", queue)
 
 
-async def test_caller_talking_when_the_service_crashes_gets_an_operator_again(
+async def test_a_conversation_survives_a_crash_of_the_service(
     floor: Floor, db: asyncpg.Connection
 ) -> None:
     queue = await floor.queue()
@@ -268,11 +270,18 @@ async def test_caller_talking_when_the_service_crashes_gets_an_operator_again(
     # a kill loses what the recorder has not written yet
     await step_recorded(db, since, "operator_answered", limit=5)
     assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
-    await floor.service.start()  # the old conversation is torn down, the caller re-queued
-    await phone.wait_for("answered", 2, limit=15)
-    assert (await caller).ok
+    await floor.service.start()  # adopts the conversation as it is, in its bridge
+    bridges = await asyncio.to_thread(ari_get, "/bridges")
+    ours = [b for b in bridges if b["id"].startswith("hotline-call-")]
+    assert len(ours) == 1 and len(ours[0]["channels"]) == 2  # caller and operator, still
+    operator = (await floor.api("GET", "/api/floor"))["operators"][str(op_id)]
+    assert operator["state"] == "on_call"  # the new process knows who is talking
+    assert (await caller).ok  # the caller hung up after 16 s, never cut off
+    await phone.wait_for("ended")  # ... and the operator heard it
+    assert phone.calls == 1 and phone.answered == 1  # no second offer: nobody noticed
     call = await finished_call(db, since)
     assert call["ended_by"] == "caller" and call["operator_id"] == op_id
     kinds = await steps(db, call["case_id"])
-    assert kinds.count("operator_answered") == 2
-    assert kinds.index("resumed") < kinds.index("operator_answered", kinds.index("resumed"))
+    assert kinds.count("operator_answered") == 1 and kinds.count("call_received") == 1
+    assert kinds[-2:] == ["resumed", "caller_hung_up"]
+    await nothing_left_in_asterisk()

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.core.ids import call_id_for, intake_case_id_for
 from hotline.db import migrate
 from hotline.db.engine import make_engine
 from hotline.db.recorder import Recorder
@@ -23,8 +24,6 @@ from hotline.db.records import (
     CaseOpened,
     CaseStep,
     Op,
-    call_id_for,
-    intake_case_id_for,
 )
 from tests.integration.pg import scratch_database, sqlalchemy_url
 

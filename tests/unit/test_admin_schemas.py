@@ -7,18 +7,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from hotline.api import schemas
-from hotline.api.schemas import (
-    BadJson,
-    Invalid,
-    LineConfig,
-    MemberConfig,
-    OperatorCreate,
-    OperatorUpdate,
-    QueueConfig,
-    StateChange,
-    TokenCreate,
-)
+from hotline.api import bodies as schemas
+from hotline.api.tokens import TokenBody as TokenCreate
+from hotline.core.errors import BadJson, Invalid
+from hotline.operators.schemas import OperatorCreateBody as OperatorCreate
+from hotline.operators.schemas import OperatorUpdateBody as OperatorUpdate
+from hotline.operators.schemas import StateChangeBody as StateChange
+from hotline.queues.schemas import LineBody as LineConfig
+from hotline.queues.schemas import MemberBody as MemberConfig
+from hotline.queues.schemas import QueueBody as QueueConfig
 
 OPERATOR = {"username": "op1001", "display_name": "Operator 1001", "sip_password": "s3cret-pw"}
 QUEUE = {"name": "general", "display_name": "General"}

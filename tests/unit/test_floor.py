@@ -3,8 +3,9 @@ import uuid
 
 import pytest
 
-from hotline.routing.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
-from hotline.routing.floor import EMERGENCY, NORMAL, Floor, Offer
+from hotline.core.words import EMERGENCY, NORMAL
+from hotline.queues.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
+from hotline.queues.floor import Floor, Offer
 
 
 def config(strategy: str = "longest_idle", caps: dict[int, int] | None = None) -> RoutingConfig:

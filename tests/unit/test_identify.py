@@ -1,4 +1,4 @@
-from hotline.identify import ANONYMOUS, UNKNOWN, Identity, Match, decide
+from hotline.directory.identify import ANONYMOUS, UNKNOWN, Identity, Match, decide
 
 
 def test_no_number_is_anonymous() -> None:

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.api.floor import FloorView, empty_snapshot, merge, start_of_day
-from hotline.api.metrics import Metric, collect, render
-from hotline.db.stats import QueueDay, QueueToday, Today
+from hotline.events.live import FloorSnapshot, LiveOperator, LiveQueue
+from hotline.floor.metrics import Metric, collect, render
+from hotline.floor.stats import QueueDay, QueueToday, Today
+from hotline.floor.view import FloorReply, empty_snapshot, merge, start_of_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AT = dt.datetime(2024, 5, 2, 9, 30, tzinfo=SHANGHAI)
@@ -129,6 +130,7 @@ def day(
         answered_within=0,
         abandoned=abandoned,
         overflowed=overflowed,
+        breached=1 if offered else 0,
         waiting=waiting,
         avg_answer_s=avg,
         service_level=sl,
@@ -145,18 +147,22 @@ TODAY = Today(
     callbacks_due=2,
 )
 
-SNAPSHOT: dict[str, object] = {
-    "queues": {
-        "general": {"waiting": 1, "longest_wait_s": 42.5},
-        "emergency": {"waiting": 2, "longest_wait_s": 3.0},
-        "night": {"waiting": 0, "longest_wait_s": 0.0},  # the desk knows it, not yet the DB
-    },
-    "operators": {
-        "1": {"state": "on_call", "reason": None, "reachable": True, "calls": 1},
-        "2": {"state": "paused", "reason": "rang_out", "reachable": True, "calls": 0},
-        "3": {"state": "logged_out", "reason": None, "reachable": False, "calls": 0},
-    },
-}
+SNAPSHOT = FloorSnapshot(
+    seq=9,
+    at=AT,
+    calls=(),
+    operators=(
+        LiveOperator(1, "on_call", None, True, 1),
+        LiveOperator(2, "paused", "rang_out", True, 0),
+        LiveOperator(3, "logged_out", None, False, 0),
+    ),
+    queues=(
+        LiveQueue("emergency", 2, 3.0, 0),
+        LiveQueue("general", 1, 42.5, 1),
+        LiveQueue("night", 0, 0.0, 0),  # live calls know it, not yet the database
+    ),
+    callbacks=(),
+)
 
 
 def queue(
@@ -166,11 +172,14 @@ def queue(
     sl: float | None,
     avg: float | None,
     threshold: int | None,
+    callbacks: int = 0,
 ) -> dict[str, object]:
     offered, answered, abandoned, overflowed = figures
     return {
         "waiting": waiting,
         "longest_wait_s": longest,
+        "callbacks_waiting": callbacks,
+        "breached_today": 1 if offered else 0,
         "offered_today": offered,
         "answered_today": answered,
         "abandoned_today": abandoned,
@@ -182,13 +191,13 @@ def queue(
 
 
 def test_merge_lays_today_over_the_live_floor() -> None:
-    view = merge(SNAPSHOT, TODAY, AT)
+    view = merge(SNAPSHOT, TODAY, AT).model_dump(mode="json")
     assert view == {
         "at": "2024-05-02T09:30:00+08:00",
         "since": "2024-05-02T00:00:00+08:00",
         "queues": {
             "emergency": queue(2, 3.0, (0, 0, 0, 0), None, None, 5),
-            "general": queue(1, 42.5, (6, 4, 1, 1), 0.4, 20.0, 10),
+            "general": queue(1, 42.5, (6, 4, 1, 1), 0.4, 20.0, 10, callbacks=1),
             "night": queue(0, 0.0, (0, 0, 0, 0), None, None, None),
         },
         "operators": {
@@ -197,32 +206,18 @@ def test_merge_lays_today_over_the_live_floor() -> None:
             "3": {"state": "logged_out", "reason": None, "reachable": False, "calls": 0},
         },
         "totals": {
-            **queue(3, 42.5, (6, 4, 1, 1), 0.4, 20.0, None),
+            **queue(3, 42.5, (6, 4, 1, 1), 0.4, 20.0, None, callbacks=1),
             "callbacks_due": 2,
         },
     }
 
 
-def test_merge_without_a_desk_shows_the_database_queues_idle() -> None:
-    view = merge(empty_snapshot(), TODAY, AT)
+def test_merge_without_live_calls_shows_the_database_queues_idle() -> None:
+    view = merge(empty_snapshot(), TODAY, AT).model_dump(mode="json")
     assert view["operators"] == {}
     assert view["queues"]["general"] == queue(0, 0.0, (6, 4, 1, 1), 0.4, 20.0, 10)
     assert view["totals"]["waiting"] == 0
     assert view["totals"]["longest_wait_s"] == 0.0
-
-
-def test_merge_tolerates_a_malformed_snapshot() -> None:
-    snapshot: dict[str, object] = {
-        "queues": {"general": {"waiting": "many", "longest_wait_s": None}, "x": 5},
-        "operators": {7: {"state": "ready", "reachable": "yes", "calls": True}},
-    }
-    view = merge(snapshot, TODAY, AT)
-    assert view["queues"]["general"]["waiting"] == 0
-    assert view["queues"]["general"]["longest_wait_s"] == 0.0
-    assert view["queues"]["x"]["waiting"] == 0
-    assert view["operators"] == {
-        "7": {"state": "ready", "reason": None, "reachable": False, "calls": 0}
-    }
 
 
 # --- collect -----------------------------------------------------------------------------
@@ -245,7 +240,7 @@ def parse(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
 
 
 def test_collect_turns_the_view_into_metrics() -> None:
-    view: FloorView = merge(SNAPSHOT, TODAY, AT)
+    view: FloorReply = merge(SNAPSHOT, TODAY, AT)
     text = render(collect(view, {"live_calls": 3, "records_queued": 12, "status": "ok"}))
     families = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
     assert families == [
@@ -256,10 +251,13 @@ def test_collect_turns_the_view_into_metrics() -> None:
         "hotline_calls_answered_today",
         "hotline_calls_abandoned_today",
         "hotline_calls_overflowed_today",
+        "hotline_answer_clock_breaches_today",
+        "hotline_callbacks_waiting",
         "hotline_service_level_today",
         "hotline_answer_seconds_avg_today",
         "hotline_callbacks_due",
         "hotline_live_calls",
+        "hotline_event_subscribers",
         "hotline_records_queued",
     ]
     assert all(
@@ -285,6 +283,8 @@ def test_collect_turns_the_view_into_metrics() -> None:
     assert m["hotline_calls_answered_today"][q] == 4
     assert m["hotline_calls_abandoned_today"][q] == 1
     assert m["hotline_calls_overflowed_today"][q] == 1
+    assert m["hotline_answer_clock_breaches_today"][q] == 1
+    assert m["hotline_callbacks_waiting"][q] == 1
     assert m["hotline_service_level_today"][q] == 0.4
     assert math.isnan(m["hotline_service_level_today"][(("queue", "emergency"),)])
     assert m["hotline_answer_seconds_avg_today"][q] == 20.0
@@ -296,7 +296,8 @@ def test_collect_turns_the_view_into_metrics() -> None:
 
 def test_health_without_numbers_leaves_those_metrics_without_samples() -> None:
     text = render(collect(merge(empty_snapshot(), TODAY, AT), {"status": "ok", "live_calls": None}))
-    assert "# TYPE hotline_live_calls gauge\n# HELP hotline_records_queued" in text
+    assert "# TYPE hotline_live_calls gauge\n# HELP hotline_event_subscribers" in text
+    assert "# TYPE hotline_event_subscribers gauge\n# HELP hotline_records_queued" in text
     assert text.endswith("# TYPE hotline_records_queued gauge\n")
     operators = [line for line in text.splitlines() if line.startswith("hotline_operators{")]
     assert operators == [

@@ -1,6 +1,6 @@
 import pytest
 
-from hotline.phone import InvalidNumber, normalise, try_normalise
+from hotline.core.phone import InvalidNumber, normalise, try_normalise
 
 CASES = [
     ("13800000001", "13800000001"),

@@ -10,16 +10,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import get_args
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hotline.api.schemas import Forbidden, Role
-from hotline.db import admin as repo
+from hotline.core.errors import Forbidden
+from hotline.core.words import ROLES, Role
+from hotline.db.models import ApiToken, Operator
 
 BUILTIN_ADMIN = "env-admin"  # the name HOTLINE_API_TOKEN acts under
-ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,26 @@ class Principal:
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    name: str
+    role: str
+    operator_id: int | None
+    token_sha256: str
+
+
+async def find_token(conn: AsyncConnection, sha256: str) -> TokenRow | None:
+    """A live token by its hash; an operator's token works only while the operator is active."""
+    query = (
+        select(ApiToken.name, ApiToken.role, ApiToken.operator_id, ApiToken.token_sha256)
+        .outerjoin(Operator, Operator.id == ApiToken.operator_id)
+        .where(ApiToken.token_sha256 == sha256, ApiToken.revoked_at.is_(None))
+        .where(or_(ApiToken.operator_id.is_(None), Operator.active))
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else TokenRow(*row)
 
 
 def hash_token(token: str) -> str:
@@ -55,7 +75,7 @@ async def authenticate(engine: AsyncEngine, env_token: str, header: str) -> Prin
     if env_token and hmac.compare_digest(digest, hash_token(env_token)):
         return Principal(BUILTIN_ADMIN, "admin")
     async with engine.connect() as conn:
-        row = await repo.find_token(conn, digest)
+        row = await find_token(conn, digest)
     if row is None or not hmac.compare_digest(row.token_sha256, digest):
         return None
     for role in ROLES:
@@ -64,17 +84,20 @@ async def authenticate(engine: AsyncEngine, env_token: str, header: str) -> Prin
     return None
 
 
+def principal(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def allowed(who: Principal, roles: tuple[Role, ...], own_id: int | None = None) -> bool:
+    """May `who` act with one of `roles`, or as the operator `own_id` itself?"""
+    if not roles or who.role in roles:
+        return True
+    return own_id is not None and who.role == "operator" and who.operator_id == own_id
+
+
 def require(request: web.Request, *roles: Role) -> Principal:
     """The caller, if its role is one of `roles`; else 403."""
-    principal = request[PRINCIPAL]
-    if principal.role not in roles:
-        raise Forbidden(detail=f"the {principal.role} role may not do this")
-    return principal
-
-
-def require_self_or(request: web.Request, operator_id: int, *roles: Role) -> Principal:
-    """The caller, if its role is one of `roles` or it is that operator's own token."""
-    principal = request[PRINCIPAL]
-    if principal.role == "operator" and principal.operator_id == operator_id:
-        return principal
-    return require(request, *roles)
+    who = principal(request)
+    if not allowed(who, roles):
+        raise Forbidden(detail=f"the {who.role} role may not do this")
+    return who

@@ -1,8 +1,12 @@
-"""One call's task: answer, greet, identify, open the case, hold, hand over.
+"""One call's task: its inbox, its records, and the driver of its phases.
 
-The session owns its inbox; the switchboard only delivers events to it. It never waits
-on PostgreSQL (records go through the recorder) and never lets a failure strand the
-caller: anything unexpected sends the call to the dialplan's fallback ring group.
+The session runs the handler of whatever phase the call is in (calls.phases) until the call
+has ended. Handlers come from the features that own each phase (intake, queues, talk,
+transfers, callbacks) and are wired in by the service, so this module imports none of them.
+A handler moves the call on by setting `call.state`; if the call ends early (the customer
+hangs up, the service shuts down, something fails) the handler of the phase it was in is
+asked to leave it tidy, and the customer is never stranded: anything unexpected sends them to
+the dialplan's duty ring group.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from hotline.ari import AriClient, AriError, NotFound
 from hotline.ari.events import (
@@ -22,46 +27,26 @@ from hotline.ari.events import (
     PlaybackFinished,
     StasisEnd,
 )
-from hotline.calls.queueing import Legs, route
-from hotline.calls.signals import (
+from hotline.calls.messages import (
     HAND_OVER,
     VANISHED,
     CallGone,
     HandOverRequested,
+    Request,
     Signal,
-    Transfer,
-    TransferRefused,
-    TransferStep,
 )
-from hotline.calls.state import Arriving, CallState, Ended, Greeting, Holding, LiveState
-from hotline.db.records import (
-    CallAnswered,
-    CallEnded,
-    CallIdentified,
-    CallStarted,
-    CaseOpened,
-    CaseStep,
-    Op,
-)
-from hotline.identify import UNVERIFIED, Identity
-from hotline.routing.desk import Desk, OfferSignal
+from hotline.calls.phases import CallState, Ended, LiveState
+from hotline.calls.ports import CallbackDesk, Legs, NoCallbacks, Publish, Record
+from hotline.core import events as ev
+from hotline.core.events import CallKind
+from hotline.core.words import FALLBACK, NORMAL_CLEARING, Q850
+from hotline.db.records import CallEnded, CallStarted, CaseStep, Op
 
 log = logging.getLogger(__name__)
 
-FALLBACK = ("hotline-fallback", "s", 1)
-_INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
+FALLBACK_DIALPLAN = ("hotline-fallback", "s", 1)  # the duty ring group (dialplan/hotline.conf)
 _END_EVENTS = (StasisEnd, ChannelHangupRequest, ChannelDestroyed)
-NORMAL_CLEARING = 16
-Q850 = {
-    16: "Normal Clearing",
-    17: "User busy",
-    18: "No user responding",
-    19: "No answer",
-    21: "Call Rejected",
-    31: "Normal, unspecified",
-    34: "No circuit/channel available",
-    127: "Interworking, unspecified",
-}
+Why = Literal["gone", "hand_over", "error"]
 
 
 def now() -> dt.datetime:
@@ -70,15 +55,15 @@ def now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class CallInfo:
-    """What the switchboard knows of a call when it starts or adopts it. No names."""
+    """What is known of a call when it starts or is adopted. No names."""
 
     call_id: uuid.UUID
     case_id: uuid.UUID
-    linkedid: str
-    channel_id: str
+    key: str  # the switchboard's key: the caller channel's linkedid, or the callback's
     entry: str
-    caller_number: str | None
+    number: str | None  # the caller's number; for a callback, the number to call
     started_at: dt.datetime
+    kind: CallKind = "inbound"
 
 
 @dataclass(frozen=True)
@@ -90,205 +75,84 @@ class Policy:
     after_hours_prompt: Sequence[str] = ("sound:vm-isunavail", "sound:vm-press", "digits:1")
     callback_digit: str = "1"
     callback_wait_s: float = 6.0
+    trunk: str = "pstn"  # the carrier: outside numbers are dialled as PJSIP/<number>@<trunk>
 
 
-Request = OfferSignal | Transfer | TransferStep  # what the desk and the API send a call
+class Phase(Protocol):
+    """A phase's handler: runs the phase until the call moves on (it sets `call.state`)."""
+
+    async def run(self, call: Call, state: Any) -> None: ...
+
+    async def leave(self, call: Call, state: Any, why: Why) -> None:
+        """The call ends (or is handed over) during this phase: leave things tidy."""
+        ...
 
 
-class CallSession:
+Message = Event | Signal | Request | object
+
+
+class Call:
     def __init__(
         self,
         info: CallInfo,
         *,
+        channel: str | None,
         ari: AriClient,
-        record: Callable[[Op], None],
-        identify: Callable[[str | None], Awaitable[Identity]],
+        record: Record,
+        publish: Publish,
+        legs: Legs,
         policy: Policy,
-        state: LiveState | None = None,
-        desk: Desk,
-        legs: Legs | None = None,
+        phases: Mapping[type, Phase],
+        state: LiveState,
+        callbacks: CallbackDesk | None = None,
+        resumed: bool = False,
     ) -> None:
         self.info = info
-        self.desk = desk
+        self.channel = channel  # the customer's channel; None while a callback has nobody yet
+        self.state: CallState = state
+        self.resumed = resumed
+        self.reached_human = False  # a person (operator, outside party) has taken the call
+        self.ari = ari
         self.legs = legs
-        self.talking = False  # bridged with an operator or an outside party
-        self.state: CallState = state or Arriving(info.started_at)
-        self._resumed = state is not None
-        self._ari = ari
+        self.policy = policy
+        self.callbacks = callbacks or NoCallbacks()
         self._record = record
-        self._identify = identify
-        self._policy = policy
-        self._inbox: asyncio.Queue[Event | Signal | Request] = asyncio.Queue()
-        self.log = logging.LoggerAdapter(
-            log, {"call": str(info.call_id), "channel": info.channel_id}
-        )
+        self._publish = publish
+        self._phases = phases
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.log = logging.LoggerAdapter(log, {"call": str(info.call_id), "channel": channel})
 
-    def deliver(self, event: Event) -> None:
-        self._inbox.put_nowait(event)
+    # --- the inbox -------------------------------------------------------------------
 
-    def signal(self, signal: object) -> None:
-        assert isinstance(signal, Signal | OfferSignal | Transfer | TransferStep)
-        self._inbox.put_nowait(signal)
+    def deliver(self, item: Message) -> None:
+        """An ARI event, a signal, a request or an offer, for this call's task."""
+        self._inbox.put_nowait(item)
 
-    @property
-    def ari(self) -> AriClient:
-        return self._ari
+    async def next_event(
+        self, seconds: float | None, *, accept: tuple[type, ...] = ()
+    ) -> Message | None:
+        """The next event, offer or accepted request, or None on timeout.
 
-    @property
-    def policy(self) -> Policy:
-        return self._policy
-
-    def record(self, op: Op) -> None:
-        self._record(op)
-
-    async def run(self) -> None:
+        Raises CallGone when the customer's channel is ending (end events of other legs are
+        returned), HandOverRequested on shutdown. A request of a type not in `accept` is
+        refused here: the phase cannot do it now.
+        """
         try:
-            if self._resumed:
-                await self._resume()
-            else:
-                await self._intake()
-            await route(self, self.desk)
-        except CallGone as gone:
-            self._hung_up(gone)
-        except HandOverRequested:
-            await self._rescue("service_shutdown")
-        except NotFound:
-            self._hung_up(await self._await_end(0.5))
-        except AriError as err:
-            self.log.warning("call flow: ARI %s on %s; sending to fallback", err.status, err.path)
-            await self._rescue("error")
-        except Exception:
-            self.log.exception("call flow failed; sending to fallback")
-            await self._rescue("error")
-
-    # --- the steps -------------------------------------------------------------------
-
-    async def _intake(self) -> None:
-        info = self.info
-        self._record_start()
-        await self._ari.answer(info.channel_id)
-        assert isinstance(self.state, Arriving)
-        self.state = self.state.answered(now())
-        self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
-        if not self._policy.greeting:  # no greeting configured: straight to the queue
-            await self._open_case()
-            self.state = self.state.greeted(now())
-            return
-        playback_id = f"greet-{uuid.uuid4().hex}"
-        await self._ari.play(info.channel_id, list(self._policy.greeting), playback_id)
-        await self._open_case()
-        await self._until_playback_done(playback_id)
-        self.state = self.state.greeted(now())
-        self.step("greeted")
-
-    async def _resume(self) -> None:
-        info = self.info
-        self._record_start()
-        if isinstance(self.state, Arriving):
-            await self._ari.answer(info.channel_id)
-            self.state = self.state.answered(now()).greeted(now())
-            self._record(CallAnswered(call_id=info.call_id, at=self.state.answered_at))
-        await self._open_case()
-        self.step("resumed", reason="service_restart")
-
-    def _record_start(self) -> None:
-        """The call row; again on adoption after a restart (idempotent)."""
-        info = self.info
-        self._record(
-            CallStarted(
-                call_id=info.call_id,
-                linkedid=info.linkedid,
-                channel_id=info.channel_id,
-                entry=info.entry,
-                caller_number=info.caller_number,
-                at=info.started_at,
-            )
-        )
-
-    async def _open_case(self) -> None:
-        info = self.info
-        identity = await self._who()
-        self._record(
-            CallIdentified(
-                call_id=info.call_id,
-                caller_kind=identity.caller_kind,
-                elder_id=identity.elder_id,
-                contact_id=identity.contact_id,
-            )
-        )
-        self._record(
-            CaseOpened(
-                case_id=info.case_id,
-                call_id=info.call_id,
-                at=info.started_at,
-                channel=info.entry,
-                case_class=_INTAKE_CLASS.get(info.entry),
-                elder_id=identity.elder_id,
-                identified=identity.identified,
-            )
-        )
-        self.step(
-            "call_received",
-            call_id=str(info.call_id),
-            entry=info.entry,
-            caller_kind=identity.caller_kind,
-            candidates=list(identity.candidates),
-        )
-        self.log.info("call identified as %s", identity.caller_kind)
-
-    async def _who(self) -> Identity:
-        try:
-            return await asyncio.wait_for(
-                self._identify(self.info.caller_number), self._policy.identify_timeout
-            )
-        except (TimeoutError, OSError) as err:
-            self.log.warning("directory unavailable (%s); caller unverified", type(err).__name__)
-        except Exception as err:  # a directory failure must never stop the call
-            self.log.warning("directory look-up failed (%s); caller unverified", type(err).__name__)
-        return UNVERIFIED
-
-    async def hand_over(self, reason: str) -> None:
-        """Send the caller to the dialplan's fallback ring group (a human)."""
-        context, exten, priority = FALLBACK
-        await self._ari.continue_in_dialplan(
-            self.info.channel_id, context=context, extension=exten, priority=priority
-        )
-        try:
-            await self._await_stasis_end(5.0)
-        finally:
-            self.finish(Ended(now(), "fallback"))
-            self.step("handed_to_fallback", reason=reason)
-
-    async def _rescue(self, reason: str) -> None:
-        if isinstance(self.state, Ended):
-            return
-        try:
-            await self.hand_over(reason)
-        except (AriError, CallGone):
-            if not isinstance(self.state, Ended):
-                self._hung_up(CallGone())
-
-    # --- events ----------------------------------------------------------------------
-
-    async def next_event(self, seconds: float | None) -> Event | Request | None:
-        """The next event or offer, or None on timeout. Raises CallGone when the caller's
-        channel is ending; end events of other legs (operators) are returned."""
-        try:
-            event = await asyncio.wait_for(self._inbox.get(), seconds)
+            item = await asyncio.wait_for(self._inbox.get(), seconds)
         except TimeoutError:
             return None
-        if event is VANISHED:
+        if item is VANISHED:
             raise CallGone(None, "lost")
-        if event is HAND_OVER:
+        if item is HAND_OVER:
             raise HandOverRequested
-        if isinstance(event, Signal):
+        if isinstance(item, Signal):
             return None
-        if isinstance(event, Transfer | TransferStep) and not self.talking:
-            event.done.set_exception(TransferRefused("the call is not connected to anyone"))
+        if isinstance(item, Request) and not isinstance(item, accept):
+            item.refuse("the call cannot do that now (it is not connected to anyone)")
             return None
-        if isinstance(event, _END_EVENTS) and event.channel.id == self.info.channel_id:
-            raise await self._await_end(0.5, first=event)
-        return event
+        if self.channel is not None and isinstance(item, _END_EVENTS) and self._mine(item):
+            raise await self._await_end(0.5, first=item)
+        return item
 
     async def until_played(self, playback_id: str, seconds: float) -> bool:
         """Wait for the end of a playback; False if it did not end in ``seconds``."""
@@ -300,55 +164,95 @@ class CallSession:
                 return True
         return False
 
-    async def _until_playback_done(self, playback_id: str) -> None:
-        if not await self.until_played(playback_id, self._policy.greeting_timeout):
-            self.log.warning("greeting did not finish in time; carrying on")
+    # --- the driver ------------------------------------------------------------------
 
-    async def _await_stasis_end(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while (left := deadline - loop.time()) > 0:
-            try:
-                event = await asyncio.wait_for(self._inbox.get(), left)
-            except TimeoutError:
-                break
-            if event is VANISHED:
-                return
-            if isinstance(event, StasisEnd | ChannelDestroyed) and self._mine(event):
-                return
+    async def run(self) -> None:
+        try:
+            if self.resumed:
+                self._resume()
+            while not isinstance(self.state, Ended):
+                state = self.state
+                phase = self._phases.get(type(state))
+                if phase is None:
+                    raise RuntimeError(f"no handler for the phase {type(state).__name__}")
+                await phase.run(self, state)
+                if self.state is state:
+                    raise RuntimeError(f"the {type(state).__name__} handler did not move on")
+        except CallGone as gone:
+            await self._leave("gone")
+            self._hung_up(gone)
+        except HandOverRequested:
+            await self._leave("hand_over")
+            await self._rescue("service_shutdown")
+        except NotFound:  # the customer's channel went away under a request
+            await self._leave("gone")
+            self._hung_up(await self._await_end(0.5))
+        except AriError as err:
+            self.log.warning("call flow: ARI %s on %s; sending to fallback", err.status, err.path)
+            await self._leave("error")
+            await self._rescue("error")
+        except Exception:
+            self.log.exception("call flow failed; sending to fallback")
+            await self._leave("error")
+            await self._rescue("error")
 
-    async def _await_end(self, seconds: float, first: Event | None = None) -> CallGone:
-        """Collect the hang-up cause. Asterisk sends ChannelHangupRequest (with the cause)
-        then StasisEnd; ChannelDestroyed only sometimes. Either end event closes it."""
-        cause: int | None = None
-        event: Event | Signal | Request | None = first
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            if event is VANISHED:
-                return CallGone(None, "lost")
-            if isinstance(event, _END_EVENTS) and not self._mine(event):
-                event = None  # an operator leg's; the caller's end is what counts here
-            if isinstance(event, ChannelDestroyed):
-                return CallGone(event.cause, event.cause_txt)
-            if isinstance(event, ChannelHangupRequest):
-                # A caller's BYE comes as a hang-up request with no cause; chan_pjsip clears
-                # such a channel with cause 16 (normal clearing), which ARI never reports.
-                cause = event.cause if event.cause is not None else NORMAL_CLEARING
-            if isinstance(event, StasisEnd):
-                return CallGone(cause, Q850.get(cause) if cause is not None else None)
-            left = deadline - loop.time()
-            if left <= 0:
-                return CallGone(cause, Q850.get(cause) if cause is not None else None)
-            try:
-                event = await asyncio.wait_for(self._inbox.get(), left)
-            except TimeoutError:
-                event = None
+    async def _leave(self, why: Why) -> None:
+        if isinstance(self.state, Ended):
+            return
+        phase = self._phases.get(type(self.state))
+        if phase is None:
+            return
+        try:
+            await phase.leave(self, self.state, why)
+        except Exception:
+            self.log.exception("leaving %s failed", type(self.state).__name__)
 
-    def _mine(self, event: StasisEnd | ChannelHangupRequest | ChannelDestroyed) -> bool:
-        return event.channel.id == self.info.channel_id
+    def _resume(self) -> None:
+        """Adopted after a restart: the same call row (idempotent), one `resumed` step."""
+        self.record_start()
+        self.step("resumed", reason="service_restart", phase=type(self.state).__name__)
 
-    # --- records ---------------------------------------------------------------------
+    def record_start(self) -> None:
+        info = self.info
+        if info.kind != "inbound" or self.channel is None:
+            return
+        self.record(
+            CallStarted(
+                call_id=info.call_id,
+                linkedid=info.key,
+                channel_id=self.channel,
+                entry=info.entry,
+                caller_number=info.number,
+                at=info.started_at,
+            )
+        )
+
+    # --- leaving ---------------------------------------------------------------------
+
+    async def hand_over(self, reason: str) -> None:
+        """Send the customer to the dialplan's fallback ring group (a human)."""
+        if self.channel is None:
+            self.finish(Ended(now(), "service"))
+            return
+        context, exten, priority = FALLBACK_DIALPLAN
+        await self.ari.continue_in_dialplan(
+            self.channel, context=context, extension=exten, priority=priority
+        )
+        try:
+            await self._await_stasis_end(5.0)
+        finally:
+            if not isinstance(self.state, Ended):
+                self.finish(self.state.handed_over(now()))
+            self.step("handed_to_fallback", reason=reason, target=FALLBACK)
+
+    async def _rescue(self, reason: str) -> None:
+        if isinstance(self.state, Ended):
+            return
+        try:
+            await self.hand_over(reason)
+        except (AriError, CallGone):
+            if not isinstance(self.state, Ended):
+                self._hung_up(CallGone())
 
     def _hung_up(self, gone: CallGone) -> None:
         if isinstance(self.state, Ended):
@@ -362,19 +266,77 @@ class CallSession:
 
     def finish(self, ended: Ended) -> None:
         self.state = ended
-        self._record(
-            CallEnded(
-                call_id=self.info.call_id,
-                at=ended.at,
-                cause=ended.cause,
-                cause_txt=ended.cause_txt,
-                ended_by=ended.by,
+        if self.info.kind == "inbound":
+            self.record(
+                CallEnded(
+                    call_id=self.info.call_id,
+                    at=ended.at,
+                    cause=ended.cause,
+                    cause_txt=ended.cause_txt,
+                    ended_by=ended.by,
+                )
             )
-        )
+        self.publish(ev.CallEnded(call_id=self.info.call_id, by=ended.by, cause=ended.cause))
         self.log.info("call ended by %s (cause %s)", ended.by, ended.cause)
 
-    def step(self, kind: str, **detail: object) -> None:
-        self._record(CaseStep(case_id=self.info.case_id, at=now(), kind=kind, detail=detail))
+    # --- end events ------------------------------------------------------------------
 
+    async def _await_stasis_end(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            try:
+                item = await asyncio.wait_for(self._inbox.get(), left)
+            except TimeoutError:
+                break
+            if item is VANISHED:
+                return
+            if isinstance(item, Request):
+                item.refuse("the call is leaving")
+            if isinstance(item, StasisEnd | ChannelDestroyed) and self._mine(item):
+                return
 
-__all__ = ["CallInfo", "CallSession", "Greeting", "Holding", "Policy"]
+    async def _await_end(self, seconds: float, first: Message | None = None) -> CallGone:
+        """Collect the hang-up cause. Asterisk sends ChannelHangupRequest (with the cause)
+        then StasisEnd; ChannelDestroyed only sometimes. Either end event closes it."""
+        cause: int | None = None
+        item: Message | None = first
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            if item is VANISHED:
+                return CallGone(None, "lost")
+            if isinstance(item, _END_EVENTS) and not self._mine(item):
+                item = None  # another leg's; the customer's end is what counts here
+            if isinstance(item, ChannelDestroyed):
+                return CallGone(item.cause, item.cause_txt)
+            if isinstance(item, ChannelHangupRequest):
+                # A caller's BYE comes as a hang-up request with no cause; chan_pjsip clears
+                # such a channel with cause 16 (normal clearing), which ARI never reports.
+                cause = item.cause if item.cause is not None else NORMAL_CLEARING
+            if isinstance(item, StasisEnd):
+                return CallGone(cause, Q850.get(cause) if cause is not None else None)
+            left = deadline - loop.time()
+            if left <= 0:
+                return CallGone(cause, Q850.get(cause) if cause is not None else None)
+            try:
+                item = await asyncio.wait_for(self._inbox.get(), left)
+            except TimeoutError:
+                item = None
+
+    def _mine(self, event: StasisEnd | ChannelHangupRequest | ChannelDestroyed) -> bool:
+        return event.channel.id == self.channel
+
+    # --- records and events ----------------------------------------------------------
+
+    def record(self, op: Op) -> None:
+        self._record(op)
+
+    def publish(self, event: ev.DomainEvent) -> None:
+        self._publish(event)
+
+    def step(self, kind: str, *, actor: str = "system", **detail: object) -> None:
+        """One entry on the case's timeline."""
+        self._record(
+            CaseStep(case_id=self.info.case_id, at=now(), actor=actor, kind=kind, detail=detail)
+        )

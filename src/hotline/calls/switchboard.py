@@ -1,8 +1,9 @@
-"""The switchboard: routes ARI events to call sessions and owns their tasks.
+"""The switchboard: routes ARI events to calls and owns their tasks.
 
-On every (re)connect of the events socket it reconciles with Asterisk: calls parked in
-Stasis while nobody listened are adopted, calls whose channel vanished are ended, and
-bridges of ours left with no call are destroyed.
+On every (re)connect of the events socket it reconciles with Asterisk: callers parked in
+Stasis while nobody listened are adopted, conversations still bridged (a caller with an
+operator) are adopted as they are, calls whose channel vanished are ended, and bridges and
+legs of ours that no call can use any more are removed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 from hotline.ari import AriClient, AriError, StreamConnected, StreamDisconnected
 from hotline.ari.events import (
@@ -22,24 +24,29 @@ from hotline.ari.events import (
     PlaybackFinished,
     StasisStart,
 )
-from hotline.ari.models import Channel
-from hotline.calls.connected import LEG_PREFIX
-from hotline.calls.session import CallInfo, CallSession, Policy, now
-from hotline.calls.signals import HAND_OVER, VANISHED, Transfer, TransferRefused, TransferStep
-from hotline.calls.state import LiveState, resumed
-from hotline.db.records import Op, call_id_for, intake_case_id_for
-from hotline.identify import Identity
-from hotline.phone import try_normalise
-from hotline.routing.desk import Desk
+from hotline.ari.models import Bridge, Channel
+from hotline.calls import legs
+from hotline.calls.messages import HAND_OVER, VANISHED, Refused, Request
+from hotline.calls.phases import Arriving, Greeting, LiveState, Party, Talking
+from hotline.calls.ports import CallbackDesk, Publish, Record, Seats
+from hotline.calls.session import Call, CallInfo, Phase, Policy, now
+from hotline.core.ids import call_id_for, intake_case_id_for
+from hotline.core.phone import try_normalise
+from hotline.core.words import ENTRIES
 
 log = logging.getLogger(__name__)
-
-BRIDGE_PREFIX = "hotline-"
-ENTRIES = frozenset({"hotline", "lifehelp", "terminal"})
 
 
 class AppTakenOver(Exception):
     """Another process subscribed to our Stasis app (ApplicationReplaced)."""
+
+
+class Endpoints(Protocol):
+    """Who learns of softphones going on- and offline (the desk)."""
+
+    def endpoint_state(self, endpoint: str, online: bool) -> None: ...
+
+    def endpoint_states(self, online: set[str]) -> None: ...
 
 
 class Switchboard:
@@ -48,22 +55,29 @@ class Switchboard:
         *,
         ari: AriClient,
         app: str,
-        record: Callable[[Op], None],
-        identify: Callable[[str | None], Awaitable[Identity]],
+        record: Record,
+        publish: Publish,
         policy: Policy,
-        desk: Desk,
+        phases: Mapping[type, Phase],
+        endpoints: Endpoints,
+        seats: Seats,
+        callbacks: CallbackDesk | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._desk = desk
-        self._on_connect = on_connect
         self._ari = ari
         self._app = app
         self._record = record
-        self._identify = identify
+        self._publish = publish
         self._policy = policy
-        self._calls: dict[str, CallSession] = {}  # by linkedid
-        self._channels: dict[str, str] = {}  # channel id -> linkedid
+        self._phases = phases
+        self._endpoints = endpoints
+        self._seats = seats
+        self._callbacks = callbacks
+        self._on_connect = on_connect
+        self._calls: dict[str, Call] = {}  # by key
+        self._channels: dict[str, str] = {}  # channel id -> key
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._done: dict[str, Callable[[Call], None]] = {}
         self.connected = False  # events socket up and reconciled
         self._recent: dict[int, None] = {}  # insertion-ordered: the oldest goes first
 
@@ -71,11 +85,12 @@ class Switchboard:
     def live(self) -> int:
         return len(self._calls)
 
+    def calls(self) -> list[Call]:
+        return list(self._calls.values())
+
     async def handle(self, item: Event | StreamConnected | StreamDisconnected) -> None:
         if isinstance(item, Event) and self._seen(item):
             return  # the endpoint subscription repeats every channel event once
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("event %s %s", type(item).__name__, getattr(item, "cause", ""))
         match item:
             case StreamConnected():
                 if self._on_connect is not None:
@@ -86,14 +101,14 @@ class Switchboard:
                 self.connected = False  # the stream logs the outage; calls go on in Asterisk
             case StasisStart():
                 if item.channel.id in self._channels:
-                    self._deliver(item.channel.id, item)  # an operator leg answered
-                elif item.channel.id.startswith(LEG_PREFIX):
+                    self._deliver(item.channel.id, item)  # a leg of ours answered
+                elif legs.is_leg(item.channel.id):
                     await self._hang_up_orphan(item.channel.id)  # its call is gone
                 else:
-                    self._start(item.channel, _entry(item.args), adopt=False)
+                    self._adopt_parked(item.channel, _entry(item.args), adopt=False)
             case EndpointStateChange():
                 if item.endpoint.technology == "PJSIP":
-                    self._desk.endpoint_state(
+                    self._endpoints.endpoint_state(
                         item.endpoint.resource, item.endpoint.state == "online"
                     )
             case ApplicationReplaced():
@@ -116,9 +131,11 @@ class Switchboard:
             del self._recent[next(iter(self._recent))]
         return False
 
-    def attach(self, channel_id: str, linkedid: str) -> None:
-        """Route another leg's events (an operator's) to the call ``linkedid``."""
-        self._channels[channel_id] = linkedid
+    # --- legs (calls.ports.Legs) -----------------------------------------------------
+
+    def attach(self, channel_id: str, key: str) -> None:
+        """Route another leg's events (an operator's, a party's) to the call `key`."""
+        self._channels[channel_id] = key
 
     def detach(self, channel_id: str) -> None:
         self._channels.pop(channel_id, None)
@@ -128,51 +145,125 @@ class Switchboard:
             await self._ari.hangup(channel_id)
 
     def _deliver(self, channel_id: str, event: Event) -> None:
-        linkedid = self._channels.get(channel_id)
-        if linkedid is not None:
-            self._calls[linkedid].deliver(event)
+        key = self._channels.get(channel_id)
+        if key is not None and key in self._calls:
+            self._calls[key].deliver(event)
 
-    def _start(self, channel: Channel, entry: str, *, adopt: bool) -> None:
-        linkedid = getattr(channel, "linkedid", None) or channel.id
-        if linkedid in self._calls:
+    # --- starting calls --------------------------------------------------------------
+
+    def _new_call(
+        self,
+        info: CallInfo,
+        *,
+        channel: str | None,
+        state: LiveState,
+        resumed: bool,
+    ) -> Call:
+        return Call(
+            info,
+            channel=channel,
+            ari=self._ari,
+            record=self._record,
+            publish=self._publish,
+            legs=self,
+            policy=self._policy,
+            phases=self._phases,
+            state=state,
+            callbacks=self._callbacks,
+            resumed=resumed,
+        )
+
+    def start(self, call: Call, on_done: Callable[[Call], None] | None = None) -> None:
+        """Run `call` in a task of its own, owned here."""
+        key = call.info.key
+        if key in self._calls:
+            raise RuntimeError(f"a call with key {key} is running")
+        self._calls[key] = call
+        if call.channel is not None:
+            self._channels[call.channel] = key
+        if on_done is not None:
+            self._done[key] = on_done
+        task = asyncio.create_task(call.run(), name=f"call-{call.info.call_id}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda t: self._finished(key, t))
+
+    def outbound(
+        self,
+        info: CallInfo,
+        state: LiveState,
+        on_done: Callable[[Call], None] | None = None,
+    ) -> Call:
+        """A call we place ourselves (a callback): nobody on the line until it is answered."""
+        call = self._new_call(info, channel=None, state=state, resumed=False)
+        self.start(call, on_done)
+        return call
+
+    def _adopt_parked(self, channel: Channel, entry: str, *, adopt: bool) -> None:
+        """A caller in Stasis: a new call, or (after a restart) one we carry on."""
+        key = channel.linkedid or channel.id
+        if key in self._calls:
             return
-        call_id = call_id_for(linkedid)
+        call_id = call_id_for(key)
         started_at = _created(channel)
         info = CallInfo(
             call_id=call_id,
             case_id=intake_case_id_for(call_id),
-            linkedid=linkedid,
-            channel_id=channel.id,
+            key=key,
             entry=entry,
-            caller_number=try_normalise(channel.caller.number),
+            number=try_normalise(channel.caller.number),
             started_at=started_at,
         )
-        state: LiveState | None = None
-        if adopt:
-            state = resumed(started_at, channel.state == "Up", now())
-        session = CallSession(
-            info,
-            ari=self._ari,
-            record=self._record,
-            identify=self._identify,
-            policy=self._policy,
-            state=state,
-            desk=self._desk,
-            legs=self,
-        )
-        self._calls[linkedid] = session
-        self._channels[channel.id] = linkedid
-        task = asyncio.create_task(session.run(), name=f"call-{call_id}")
-        self._tasks[linkedid] = task
-        task.add_done_callback(lambda t: self._finished(linkedid, t))
+        state: LiveState = Arriving(started_at)
+        if adopt and channel.state == "Up":
+            state = Greeting(started_at, started_at)
+        call = self._new_call(info, channel=channel.id, state=state, resumed=adopt)
+        self.start(call)
 
-    def _finished(self, linkedid: str, task: asyncio.Task[None]) -> None:
-        self._calls.pop(linkedid, None)
-        for channel_id in [c for c, key in self._channels.items() if key == linkedid]:
+    def _adopt_talking(self, customer: Channel, party_leg: str, bridge: Bridge) -> bool:
+        """A conversation left bridged by a crashed service: carry it on as it is."""
+        tag = legs.BridgeTag.parse(bridge.name)
+        if tag is None:
+            return False
+        kind = "callback" if legs.is_leg(customer.id) else "inbound"
+        key = customer.id if kind == "callback" else (customer.linkedid or customer.id)
+        if key in self._calls or (kind == "inbound" and call_id_for(key) != tag.call_id):
+            return False
+        started_at = _created(customer)
+        info = CallInfo(
+            call_id=tag.call_id,
+            case_id=tag.case_id,
+            key=key,
+            entry=_stasis_entry(customer, self._app) or ("callback" if kind else "hotline"),
+            number=try_normalise(customer.caller.number),
+            started_at=started_at,
+            kind="callback" if kind == "callback" else "inbound",
+        )
+        operator_id = legs.operator_of(party_leg)
+        party = Party(operator_id=operator_id)
+        state = Talking(started_at, started_at, tag.queue, bridge.id, party_leg, party, now())
+        call = self._new_call(info, channel=customer.id, state=state, resumed=True)
+        call.reached_human = True
+        self._channels[party_leg] = key
+        if operator_id is not None:
+            self._seats.connected(info.call_id, operator_id)
+        self.start(call)
+        return True
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        call = self._calls.pop(key, None)
+        for channel_id in [c for c, k in self._channels.items() if k == key]:
             del self._channels[channel_id]
-        self._tasks.pop(linkedid, None)
+        self._tasks.pop(key, None)
+        on_done = self._done.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("call task %s died: %r", task.get_name(), task.exception())
+        if on_done is not None and call is not None:
+            try:
+                on_done(call)
+            except Exception:
+                log.exception("after call %s", task.get_name())
+
+    # --- reconciliation --------------------------------------------------------------
 
     async def reconcile(self) -> None:
         """Bring our view in line with Asterisk's after a (re)connect."""
@@ -183,49 +274,66 @@ class Switchboard:
         except AriError as err:
             log.error("reconcile: cannot read Asterisk's state (%s)", err.status)
             return
-        # Our bridges that no call we already run is using (after a crash: all of them)
-        # go first, so that an adopted caller is not left inside a dead conversation.
         known = set(self._channels)
-        stale = [
-            b.id
-            for b in bridges
-            if b.id.startswith(BRIDGE_PREFIX) and not known.intersection(b.channels)
-        ]
-        for bridge_id in stale:
-            try:
-                await self._ari.destroy_bridge(bridge_id)
-            except AriError:
-                log.warning("reconcile: could not destroy stale bridge %s", bridge_id)
         ours = set(app.channel_ids) | {
             c.id for c in channels.values() if _stasis_entry(c, self._app) is not None
         }
+        taken: set[str] = set()
+        talking = stale = 0
+        for bridge in bridges:
+            if not bridge.id.startswith(legs.BRIDGE_PREFIX) or known.intersection(bridge.channels):
+                continue
+            if self._adopt_bridge(bridge, channels, ours):
+                taken.update(bridge.channels)
+                talking += 1
+                continue
+            stale += 1
+            try:  # nobody can use it: its caller (if still there) is adopted and queued again
+                await self._ari.destroy_bridge(bridge.id)
+            except AriError:
+                log.warning("reconcile: could not destroy stale bridge %s", bridge.id)
         adopted = 0
-        for channel_id in sorted(ours - known):
+        for channel_id in sorted(ours - known - taken):
             channel = channels.get(channel_id)
             if channel is None:
                 continue
-            if channel_id.startswith(LEG_PREFIX):
-                await self._hang_up_orphan(channel_id)  # its caller is adopted and re-queued
+            if legs.is_leg(channel_id):
+                await self._hang_up_orphan(channel_id)
                 continue
-            self._start(channel, _stasis_entry(channel, self._app) or "hotline", adopt=True)
+            self._adopt_parked(channel, _stasis_entry(channel, self._app) or "hotline", adopt=True)
             adopted += 1
         lost = [
             cid
             for cid in known
             if cid not in channels
             and cid in self._channels  # its call may have ended while we were busy here
-            and self._calls[self._channels[cid]].info.channel_id == cid
+            and self._calls[self._channels[cid]].channel == cid
         ]
         for channel_id in lost:
-            self._calls[self._channels[channel_id]].signal(VANISHED)
+            self._calls[self._channels[channel_id]].deliver(VANISHED)
         await self._reconcile_endpoints()
         log.info(
-            "reconciled: %d calls live, %d adopted, %d lost, %d stale bridges removed",
+            "reconciled: %d calls live, %d adopted waiting, %d adopted talking, %d lost, "
+            "%d stale bridges removed",
             len(self._calls),
             adopted,
+            talking,
             len(lost),
-            len(stale),
+            stale,
         )
+
+    def _adopt_bridge(self, bridge: Bridge, channels: dict[str, Channel], ours: set[str]) -> bool:
+        """A bridge of ours with a customer and an operator or party leg in it: adopt it."""
+        members = [channels[c] for c in bridge.channels if c in channels]
+        if len(members) != 2 or len(bridge.channels) != 2:
+            return False
+        party = [c for c in members if c.id.startswith(legs.OPERATOR_LEG)]
+        customer = [c for c in members if c not in party]
+        if len(customer) != 1 or not party:
+            return False
+        if not (customer[0].id in ours or legs.is_leg(customer[0].id)):
+            return False
+        return self._adopt_talking(customer[0], party[0].id, bridge)
 
     async def _reconcile_endpoints(self) -> None:
         """Follow the operators' softphones: subscribe to PJSIP endpoints, read their states."""
@@ -235,28 +343,33 @@ class Switchboard:
         except AriError as err:
             log.error("reconcile: cannot read endpoint states (%s)", err.status)
             return
-        self._desk.endpoint_states(
+        self._endpoints.endpoint_states(
             {e.resource for e in endpoints if e.technology == "PJSIP" and e.state == "online"}
         )
 
-    async def request(self, call_id: uuid.UUID, request: Transfer | TransferStep) -> str:
-        """Hand a transfer request to the call's task and wait for its answer."""
-        session = next((s for s in self._calls.values() if s.info.call_id == call_id), None)
-        if session is None:
-            raise TransferRefused("no such call in progress")
-        session.signal(request)
+    # --- requests and shutdown -------------------------------------------------------
+
+    def find(self, call_id: uuid.UUID) -> Call | None:
+        return next((c for c in self._calls.values() if c.info.call_id == call_id), None)
+
+    async def request(self, call_id: uuid.UUID, request: Request, limit: float = 45.0) -> str:
+        """Hand a request to the call's task and wait for its answer."""
+        call = self.find(call_id)
+        if call is None:
+            raise Refused("no such call in progress")
+        call.deliver(request)
         try:
-            return await asyncio.wait_for(asyncio.shield(request.done), 45)
+            return await asyncio.wait_for(asyncio.shield(request.done), limit)
         except TimeoutError:
-            raise TransferRefused("the call did not answer the request in time") from None
+            raise Refused("the call did not answer the request in time") from None
 
     async def shutdown(self, *, hand_over: bool, grace: float = 8.0) -> None:
         """Stop every call task; with hand_over, each caller goes to the fallback ring first."""
         tasks = list(self._tasks.values())
         if hand_over and tasks:
             log.info("shutdown: handing %d calls to the fallback ring group", len(tasks))
-            for session in self._calls.values():
-                session.signal(HAND_OVER)
+            for call in self._calls.values():
+                call.deliver(HAND_OVER)
             await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
             task.cancel()

@@ -14,17 +14,21 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     SmallInteger,
     Text,
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ENTRIES = ("hotline", "lifehelp", "terminal", "web", "visit")
+from hotline.core.words import CASE_CHANNELS, OPERATOR_STATES, ROLES, STRATEGIES
+
+ENTRIES = CASE_CHANNELS
 CALLER_KINDS = ("elder", "contact", "terminal", "unknown", "anonymous", "unverified")
 CASE_CLASSES = (
     "emergency",
@@ -111,7 +115,7 @@ class Operator(Base):
     __table_args__ = (
         CheckConstraint("line_cap BETWEEN 1 AND 2", name="operators_line_cap"),
         CheckConstraint(
-            "state IN ('logged_out', 'ready', 'offered', 'on_call', 'wrap_up', 'paused')",
+            _one_of("state", OPERATOR_STATES),
             name="operators_state",
         ),
     )
@@ -179,6 +183,8 @@ class Call(Base):
     connected_at: Mapped[dt.datetime | None]  # a human (operator) answered
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     overflowed_at: Mapped[dt.datetime | None]
+    # R1: the moment the caller had waited past the queue's service level without a human.
+    sla_breached_at: Mapped[dt.datetime | None]
 
 
 class CaseEvent(Base):
@@ -195,10 +201,6 @@ class CaseEvent(Base):
 
 # --- operator queues (migration 0002) ---------------------------------------------------
 
-OPERATOR_STATES = ("logged_out", "ready", "offered", "on_call", "wrap_up", "paused")
-STRATEGIES = ("longest_idle", "ring_all", "round_robin")
-ROLES = ("admin", "supervisor", "operator")
-
 
 class Queue(Base):
     """A queue of callers waiting for an operator (R1-R5)."""
@@ -211,6 +213,8 @@ class Queue(Base):
         CheckConstraint("service_level_s > 0", name="queues_service_level"),
         CheckConstraint("overflow_after_s IS NULL OR overflow_after_s > 0", name="queues_overflow"),
         CheckConstraint("announce_every_s IS NULL OR announce_every_s > 0", name="queues_announce"),
+        CheckConstraint("callback_attempts BETWEEN 1 AND 10", name="queues_callback_attempts"),
+        CheckConstraint("callback_spacing_s > 0", name="queues_callback_spacing"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)  # slug: emergency, life_help, ...
@@ -223,6 +227,8 @@ class Queue(Base):
     # Another queue's name, or "fallback" for the dialplan's duty ring group.
     overflow_target: Mapped[str | None] = mapped_column(Text)
     announce_every_s: Mapped[int | None] = mapped_column(Integer, server_default="30")
+    callback_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="3")
+    callback_spacing_s: Mapped[int] = mapped_column(Integer, server_default="900")
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
@@ -264,19 +270,56 @@ class OperatorStateChange(Base):
     call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
 
 
+CALLBACK_STATUSES = ("pending", "talked", "given_up", "cancelled")
+ATTEMPT_OUTCOMES = ("answered", "no_answer", "busy", "failed", "operator_left")
+
+
 class Callback(Base):
-    """A call to return, on a case: abandoned while waiting, or asked for after hours."""
+    """A call to return, on a case: abandoned while waiting, asked for after hours, or asked
+    for by an operator or supervisor. Pending until someone talked, or given up after the
+    queue's last attempt, or cancelled."""
 
     __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", CALLBACK_STATUSES), name="callbacks_status"),
+        Index("ix_callbacks_pending_due", "due_at", postgresql_where=text("status = 'pending'")),
+    )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"))
     number: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)  # abandoned | after_hours
+    reason: Mapped[str] = mapped_column(Text)  # abandoned | after_hours | requested
     waited_s: Mapped[float | None]
     created_at: Mapped[dt.datetime]
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    due_at: Mapped[dt.datetime]
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="3")
+    spacing_s: Mapped[int] = mapped_column(Integer, server_default="900")
+    last_outcome: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(Text)
+
+
+class CallbackAttempt(Base):
+    """One call placed for a callback: the operator rung, the number dialled, the outcome."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (
+        UniqueConstraint("callback_id", "attempt"),
+        CheckConstraint(_one_of("outcome", ATTEMPT_OUTCOMES), name="callback_attempts_outcome"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    callback_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("callbacks.id"))
+    attempt: Mapped[int] = mapped_column(SmallInteger)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    outcome: Mapped[str] = mapped_column(Text)
+    cause: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime]
 
 
 class AuditEntry(Base):

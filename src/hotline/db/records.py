@@ -19,17 +19,6 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from hotline.db.models import Base
 
-_NAMESPACE = uuid.UUID("5d1c2f46-7b0e-4c53-9a8e-2f6f0f1d9b21")
-
-
-def call_id_for(linkedid: str) -> uuid.UUID:
-    """The call's id, derived from Asterisk's linkedid so a restarted service finds it again."""
-    return uuid.uuid5(_NAMESPACE, linkedid)
-
-
-def intake_case_id_for(call_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(call_id, "intake-case")
-
 
 class _Op(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -110,18 +99,67 @@ class CallConnected(_Op):
     at: dt.datetime
 
 
+class CaseOwned(_Op):
+    """An operator took the case (a callback answered): the first one stays the owner (R14)."""
+
+    op: Literal["case_owned"] = "case_owned"
+    case_id: uuid.UUID
+    operator_id: int
+    at: dt.datetime
+
+
+class CallBreached(_Op):
+    """The caller waited past the queue's service level without a human (R1)."""
+
+    op: Literal["call_breached"] = "call_breached"
+    call_id: uuid.UUID
+    at: dt.datetime
+
+
 class CallbackDue(_Op):
+    """A callback to make: from an abandoned or after-hours call, or asked for by a person."""
+
     op: Literal["callback_due"] = "callback_due"
     callback_id: uuid.UUID
     case_id: uuid.UUID
-    call_id: uuid.UUID
+    call_id: uuid.UUID | None
     number: str | None
     reason: str
     waited_s: float | None
     at: dt.datetime
+    queue: str | None = None
+    due_at: dt.datetime | None = None
+    max_attempts: int | None = None
+    spacing_s: int | None = None
+    requested_by: str | None = None
 
 
-class OperatorState(_Op):
+class CallbackAttempted(_Op):
+    """One try at a callback and how it went; the callback is then due again at
+    `next_due_at`, or closed (`next_due_at` None, see CallbackClosed)."""
+
+    op: Literal["callback_attempted"] = "callback_attempted"
+    attempt_id: uuid.UUID
+    callback_id: uuid.UUID
+    attempt: int
+    operator_id: int | None
+    outcome: str  # answered | no_answer | busy | failed | operator_left
+    cause: int | None
+    started_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime
+    next_due_at: dt.datetime | None
+
+
+class CallbackClosed(_Op):
+    op: Literal["callback_closed"] = "callback_closed"
+    callback_id: uuid.UUID
+    outcome: str  # talked | given_up | cancelled
+    operator_id: int | None
+    at: dt.datetime
+
+
+class OperatorStateRecord(_Op):
     op: Literal["operator_state"] = "operator_state"
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     operator_id: int
@@ -140,8 +178,12 @@ Op = Annotated[
     | CallEnded
     | CallQueued
     | CallConnected
+    | CaseOwned
+    | CallBreached
     | CallbackDue
-    | OperatorState,
+    | CallbackAttempted
+    | CallbackClosed
+    | OperatorStateRecord,
     Field(discriminator="op"),
 ]
 OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)
@@ -233,6 +275,12 @@ _CASE_OWNED = (
         status="in_progress",
     )
 )
+_callbacks = _TABLES["callbacks"].c
+_CALL_BREACHED = (
+    update(_TABLES["calls"])
+    .where(_calls.id == _P("call_id"))
+    .values(sla_breached_at=func.coalesce(_calls.sla_breached_at, _P("at")))
+)
 _CALLBACK = (
     insert(_TABLES["callbacks"])
     .values(
@@ -243,8 +291,49 @@ _CALLBACK = (
         reason=_P("reason"),
         waited_s=_P("waited_s"),
         created_at=_P("at"),
+        status="pending",
+        due_at=func.coalesce(_P("due_at", type_=_callbacks.due_at.type), _P("at")),
+        queue_id=select(_TABLES["queues"].c.id)
+        .where(_TABLES["queues"].c.name == _P("queue"))
+        .scalar_subquery(),
+        max_attempts=func.coalesce(_P("max_attempts", type_=_callbacks.max_attempts.type), 3),
+        spacing_s=func.coalesce(_P("spacing_s", type_=_callbacks.spacing_s.type), 900),
+        requested_by=_P("requested_by"),
     )
     .on_conflict_do_nothing(index_elements=["id"])
+)
+_ATTEMPT = (
+    insert(_TABLES["callback_attempts"])
+    .values(
+        id=_P("attempt_id"),
+        callback_id=_P("callback_id"),
+        attempt=_P("attempt"),
+        operator_id=_P("operator_id"),
+        outcome=_P("outcome"),
+        cause=_P("cause"),
+        started_at=_P("started_at"),
+        answered_at=_P("answered_at"),
+        ended_at=_P("ended_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["id"])
+)
+_CALLBACK_TRIED = (
+    update(_TABLES["callbacks"])
+    .where(_callbacks.id == _P("callback_id"), _callbacks.attempts < _P("attempt"))
+    .values(
+        attempts=_P("attempt"),
+        last_outcome=_P("outcome"),
+        due_at=func.coalesce(_P("next_due_at", type_=_callbacks.due_at.type), _callbacks.due_at),
+    )
+)
+_CALLBACK_CLOSED = (
+    update(_TABLES["callbacks"])
+    .where(_callbacks.id == _P("callback_id"), _callbacks.done_at.is_(None))
+    .values(
+        status=_P("outcome"),
+        done_at=_P("at"),
+        done_by=_P("operator_id"),
+    )
 )
 _CASE_CALLBACK_DUE = (
     update(_TABLES["cases"])
@@ -320,10 +409,19 @@ async def apply(conn: AsyncConnection, op: Op) -> None:
         case CallConnected():
             await run(_CALL_CONNECTED)
             await run(_CASE_OWNED)
+        case CaseOwned():
+            await run(_CASE_OWNED)
+        case CallBreached():
+            await run(_CALL_BREACHED)
         case CallbackDue():
             await run(_CALLBACK)
             await run(_CASE_CALLBACK_DUE)
-        case OperatorState():
+        case CallbackAttempted():
+            await run(_ATTEMPT)
+            await run(_CALLBACK_TRIED)
+        case CallbackClosed():
+            await run(_CALLBACK_CLOSED)
+        case OperatorStateRecord():
             if (await run(_OPERATOR_STATE)).first() is not None:
                 await run(_OPERATOR_NOW)
         case CallEnded():

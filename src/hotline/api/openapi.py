@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document, generated from the route list and the pydantic models of the
+bodies and replies (never written by hand, so it cannot drift from the routes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+
+from hotline.api.routes import Route
+
+_REF = "#/components/schemas/{model}"
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No content",
+    400: "The body is not valid JSON (`bad_json`)",
+    401: "No valid bearer token (`unauthorized`)",
+    403: "The token's role may not do this (`forbidden`)",
+    404: "Nothing by that name (`not_found`); `field` names the path parameter",
+    409: "In conflict with the current state (`conflict`); `detail` says why",
+    422: "A value is wrong (`invalid`); `field` names it, `detail` says why",
+    503: "The database is unavailable (`unavailable`)",
+}
+
+
+class Error(BaseModel):
+    """Every error reply."""
+
+    error: str
+    field: str | None = None
+    detail: str | None = None
+
+
+def _operation_id(route: Route) -> str:
+    words = re.sub(r"[{}]", "", route.path).strip("/").replace("/", "_").replace("-", "_")
+    return f"{route.method.lower()}_{words}"
+
+
+def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, Any]:
+    inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = [
+        ("error", "serialization", TypeAdapter(Error))
+    ]
+    for i, route in enumerate(routes):
+        if route.body is not None:
+            inputs.append(((i, "body"), "validation", TypeAdapter(route.body)))
+        if route.reply is not None:
+            inputs.append(((i, "reply"), "serialization", TypeAdapter(route.reply)))
+    schemas, defs = TypeAdapter.json_schemas(inputs, ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for i, route in enumerate(routes):
+        operation: dict[str, Any] = {
+            "operationId": _operation_id(route),
+            "summary": route.summary,
+            "tags": [route.tag],
+            "responses": {},
+        }
+        if route.roles:
+            operation["description"] = (
+                "Roles: "
+                + ", ".join(route.roles)
+                + (" (and the operator it concerns)" if route.self_operator else "")
+            )
+            operation["x-roles"] = list(route.roles)
+        operation["security"] = [] if route.access == "public" else [{"bearer": []}]
+        parameters = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": param.description,
+                "schema": {"type": "integer", "minimum": 1}
+                if param.integer
+                else {"type": "string", "pattern": f"^{param.pattern}$"},
+            }
+            for name, param in route.params.items()
+        ]
+        parameters += [
+            {
+                "name": q.name,
+                "in": "query",
+                "required": False,
+                "description": q.description,
+                "schema": dict(q.schema),
+            }
+            for q in route.query
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schemas[((i, "body"), "validation")]}},
+            }
+        responses = operation["responses"]
+        if route.websocket:
+            responses["101"] = {"description": "Switching to the WebSocket protocol"}
+        else:
+            reply_schema = (
+                schemas[((i, "reply"), "serialization")] if route.reply is not None else None
+            )
+            if route.status == 204:
+                responses["204"] = {"description": _STATUS_TEXT[204]}
+                if reply_schema is not None:  # kept instead of deleted: the record comes back
+                    responses["200"] = _content(route, reply_schema)
+            elif reply_schema is not None:
+                responses[str(route.status)] = _content(route, reply_schema)
+            else:
+                responses[str(route.status)] = {"description": _STATUS_TEXT.get(route.status, "")}
+        codes = set(route.errors)
+        if route.access != "public":
+            codes |= {401}
+            if route.roles:
+                codes |= {403}
+        if route.body is not None:
+            codes |= {400, 422}
+        if route.params:
+            codes |= {404}
+        for code in sorted(codes):
+            responses[str(code)] = {
+                "description": _STATUS_TEXT[code],
+                "content": {"application/json": {"schema": schemas[("error", "serialization")]}},
+            }
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "The call controller of the elderly-care hotline: its admin API, "
+            "the live floor and the event stream. Every route but /healthz and this document "
+            "needs `Authorization: Bearer <token>`.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _content(route: Route, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": _STATUS_TEXT.get(route.status, "OK"),
+        "content": {route.content_type: {"schema": schema}},
+    }

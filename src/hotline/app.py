@@ -1,0 +1,65 @@
+"""The HTTP app assembled from every feature's routes. Parts that need the running call
+controller (transfers, callbacks, the event stream) are added when they are given, so the
+admin API can also be served alone (tests, tooling)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hotline import __version__
+from hotline.api import meta, tokens
+from hotline.api.app import make_app
+from hotline.api.auth import BUILTIN_ADMIN
+from hotline.api.replies import OnChange, no_change
+from hotline.api.routes import Route
+from hotline.callbacks import http as callbacks_http
+from hotline.callbacks.scheduler import Scheduler
+from hotline.calls import http as calls_http
+from hotline.cases import http as cases_http
+from hotline.events import http as events_http
+from hotline.events.bus import Bus
+from hotline.floor import http as floor_http
+from hotline.floor.view import Snapshot, empty_snapshot
+from hotline.operators import http as operators_http
+from hotline.queues import http as queues_http
+from hotline.transfers import http as transfers_http
+
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def http_app(
+    engine: AsyncEngine,
+    token: str,
+    health: Callable[[], dict[str, Any]],
+    *,
+    on_change: OnChange = no_change,
+    snapshot: Snapshot = empty_snapshot,
+    tz: dt.tzinfo = DEFAULT_TZ,
+    ask: transfers_http.Ask | None = None,
+    on_call: transfers_http.OnCall | None = None,
+    scheduler: Scheduler | None = None,
+    bus: Bus | None = None,
+) -> web.Application:
+    zone = tz if isinstance(tz, ZoneInfo) else DEFAULT_TZ
+    routes: list[Route] = [
+        *operators_http.routes(engine, on_change),
+        *queues_http.routes(engine, on_change),
+        *tokens.routes(engine, on_change, BUILTIN_ADMIN),
+        *calls_http.routes(engine),
+        *cases_http.routes(engine),
+        *floor_http.routes(engine, snapshot, zone, health),
+    ]
+    if ask is not None and on_call is not None:
+        routes += transfers_http.routes(ask, on_call)
+    if scheduler is not None:
+        routes += callbacks_http.routes(engine, scheduler)
+    if bus is not None:
+        routes += events_http.routes(bus, snapshot)
+    everything = meta.routes(engine, health, __version__)(routes)
+    return make_app(engine, token, everything)

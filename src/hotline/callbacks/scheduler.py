@@ -1,0 +1,338 @@
+"""The callback scheduler: keeps every pending callback, and when one is due, places a call
+for it that waits in its queue like a caller (below the live ones). The dialer reports how
+each attempt went; the scheduler records it and either closes the callback (someone talked,
+or the last attempt failed) or makes it due again after the queue's spacing.
+
+One task sleeps until the next callback is due and is woken by any change: no polling, no
+task per callback. Its state is in PostgreSQL (through the recorder), so a restart picks up
+every pending callback where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from hotline.callbacks import policy
+from hotline.callbacks.dialer import AttemptResult
+from hotline.callbacks.store import Pending
+from hotline.calls.messages import Refused
+from hotline.calls.phases import LiveState, Queued
+from hotline.calls.ports import CallbackRequest, Publish, Record
+from hotline.calls.session import Call, CallInfo
+from hotline.core import events as ev
+from hotline.core.ids import attempt_call_id, callback_id_for
+from hotline.core.words import CALLBACK
+from hotline.db.records import CallbackAttempted, CallbackClosed, CallbackDue, CaseStep
+from hotline.queues.config import QueueConfig
+
+log = logging.getLogger(__name__)
+
+Place = Callable[[CallInfo, LiveState, Callable[[Call], None]], Call]
+"""Start a call we place ourselves (Switchboard.outbound)."""
+Load = Callable[[], Awaitable[list[Pending]]]
+RETRY_AFTER_ERROR = dt.timedelta(seconds=30)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        load: Load,
+        record: Record,
+        publish: Publish,
+        queue: Callable[[str], QueueConfig | None],
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self._load = load
+        self._record = record
+        self._publish = publish
+        self._queue = queue
+        self._clock = clock
+        self._place: Place | None = None
+        self._pending: dict[uuid.UUID, Pending] = {}
+        self._by_call: dict[uuid.UUID, Pending] = {}
+        self._wake = asyncio.Event()
+
+    def queue_config(self, name: str) -> QueueConfig | None:
+        return self._queue(name)
+
+    def bind(self, place: Place) -> None:
+        """Where attempts are placed (the switchboard, made after the scheduler)."""
+        self._place = place
+
+    async def start(self) -> None:
+        """Load the pending callbacks (after a restart: where they were)."""
+        for cb in await self._load():
+            self._pending[cb.callback_id] = cb
+        if self._pending:
+            log.info("callbacks: %d pending", len(self._pending))
+        self._wake.set()
+
+    # --- asking ----------------------------------------------------------------------
+
+    def request(self, request: CallbackRequest) -> None:
+        """From the call flow: a caller hung up while waiting, or asked after hours."""
+        if request.number is None:
+            self._step(request.case_id, "callback_impossible", reason=request.reason)
+            return
+        callback_id = callback_id_for(request.call_id, request.reason)
+        self._add(
+            callback_id,
+            case_id=request.case_id,
+            call_id=request.call_id,
+            number=request.number,
+            queue=request.queue,
+            due_at=request.due_at,
+            reason=request.reason,
+            waited_s=request.waited_s,
+            by=None,
+        )
+
+    def ask(
+        self,
+        *,
+        case_id: uuid.UUID,
+        number: str,
+        queue: str,
+        due_at: dt.datetime,
+        by: str,
+    ) -> Pending:
+        """From the API: an operator or supervisor asks for a callback."""
+        return self._add(
+            uuid.uuid4(),
+            case_id=case_id,
+            call_id=None,
+            number=number,
+            queue=queue,
+            due_at=due_at,
+            reason="requested",
+            waited_s=None,
+            by=by,
+        )
+
+    def cancel(self, callback_id: uuid.UUID, by: str) -> None:
+        cb = self._pending.get(callback_id)
+        if cb is None:
+            raise KeyError(callback_id)
+        if cb.active is not None:
+            raise Refused("a call is being placed for this callback now")
+        del self._pending[callback_id]
+        self._close(cb, "cancelled", None, by=by)
+
+    def _add(
+        self,
+        callback_id: uuid.UUID,
+        *,
+        case_id: uuid.UUID,
+        call_id: uuid.UUID | None,
+        number: str,
+        queue: str,
+        due_at: dt.datetime,
+        reason: str,
+        waited_s: float | None,
+        by: str | None,
+    ) -> Pending:
+        existing = self._pending.get(callback_id)
+        if existing is not None:
+            return existing
+        conf = self._queue(queue)
+        cb = Pending(
+            callback_id=callback_id,
+            case_id=case_id,
+            number=number,
+            queue=queue,
+            due_at=due_at,
+            attempt=1,
+            max_attempts=conf.callback_attempts if conf else 3,
+            spacing_s=conf.callback_spacing_s if conf else 900,
+            reason=reason,
+        )
+        self._record(
+            CallbackDue(
+                callback_id=callback_id,
+                case_id=case_id,
+                call_id=call_id,
+                number=number,
+                reason=reason,
+                waited_s=waited_s,
+                at=self._clock(),
+                queue=queue,
+                due_at=due_at,
+                max_attempts=cb.max_attempts,
+                spacing_s=cb.spacing_s,
+                requested_by=by,
+            )
+        )
+        self._step(
+            case_id,
+            "callback_due",
+            actor=by or "system",
+            reason=reason,
+            queue=queue,
+            due_at=due_at.isoformat(),
+            attempts=cb.max_attempts,
+        )
+        self._scheduled(cb)
+        self._pending[callback_id] = cb
+        self._wake.set()
+        return cb
+
+    # --- running ---------------------------------------------------------------------
+
+    def pending(self) -> list[Pending]:
+        return sorted(self._pending.values(), key=lambda cb: cb.due_at)
+
+    async def run(self) -> None:
+        """Owned task: place each callback's call when it is due."""
+        while True:
+            now = self._clock()
+            for cb in self.pending():
+                if cb.active is None and cb.due_at <= now:
+                    self._attempt(cb, now)
+            waiting = [cb.due_at for cb in self._pending.values() if cb.active is None]
+            self._wake.clear()
+            timeout = (
+                None if not waiting else max(0.0, (min(waiting) - self._clock()).total_seconds())
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _attempt(self, cb: Pending, now: dt.datetime) -> None:
+        if self._place is None:
+            return
+        cb.tries += 1
+        call_id = uuid.uuid5(cb.callback_id, f"call-{cb.attempt}-{cb.tries}")
+        info = CallInfo(
+            call_id=call_id,
+            case_id=cb.case_id,
+            key=f"cb-{call_id.hex}",
+            entry="callback",
+            number=cb.number,
+            started_at=now,
+            kind="callback",
+        )
+        cb.active, cb.reported = call_id, False
+        self._by_call[call_id] = cb
+        log.info("callback %s: attempt %d queued in %s", cb.callback_id, cb.attempt, cb.queue)
+        self._place(info, Queued(now, None, cb.queue, CALLBACK, now), self._call_done)
+
+    def report(self, call_id: uuid.UUID, result: AttemptResult) -> None:
+        """From the dialer: how the attempt went."""
+        cb = self._by_call.get(call_id)
+        if cb is None or cb.reported:
+            return
+        cb.reported = True
+        now = self._clock()
+        nxt = policy.after(
+            cb.attempt,
+            result.outcome,
+            max_attempts=cb.max_attempts,
+            spacing_s=cb.spacing_s,
+            at=now,
+        )
+        self._step(
+            cb.case_id,
+            "callback_attempt",
+            attempt=cb.attempt,
+            operator_id=result.operator_id,
+            outcome=result.outcome,
+            cause=result.cause,
+        )
+        self._publish(
+            ev.CallbackAttempted(
+                callback_id=cb.callback_id,
+                attempt=cb.attempt,
+                operator_id=result.operator_id,
+                outcome=result.outcome,
+            )
+        )
+        if result.outcome != "operator_left":
+            self._record(
+                CallbackAttempted(
+                    attempt_id=attempt_call_id(cb.callback_id, cb.attempt),
+                    callback_id=cb.callback_id,
+                    attempt=cb.attempt,
+                    operator_id=result.operator_id,
+                    outcome=result.outcome,
+                    cause=result.cause,
+                    started_at=now,
+                    answered_at=result.answered_at,
+                    ended_at=now,
+                    next_due_at=nxt.due_at,
+                )
+            )
+        if nxt.closed is not None:
+            self._pending.pop(cb.callback_id, None)
+            self._close(cb, nxt.closed, result.operator_id, by=None)
+            return
+        assert nxt.due_at is not None
+        cb.attempt, cb.due_at = nxt.attempt, nxt.due_at
+        self._scheduled(cb)
+
+    def _call_done(self, call: Call) -> None:
+        """A call placed for a callback has ended (after its report, or without one)."""
+        cb = self._by_call.pop(call.info.call_id, None)
+        if cb is None:
+            return
+        cb.active = None
+        if not cb.reported and cb.callback_id in self._pending:
+            # Ended before the number was dialled (shutdown, an error): the same attempt again.
+            cb.due_at = self._clock() + RETRY_AFTER_ERROR
+        self._wake.set()
+
+    # --- records ---------------------------------------------------------------------
+
+    def _scheduled(self, cb: Pending) -> None:
+        self._publish(
+            ev.CallbackScheduled(
+                callback_id=cb.callback_id,
+                case_id=cb.case_id,
+                number=cb.number,
+                queue=cb.queue,
+                due_at=cb.due_at,
+                attempt=cb.attempt,
+                reason=cb.reason,
+            )
+        )
+
+    def _close(
+        self,
+        cb: Pending,
+        outcome: Literal["talked", "given_up", "cancelled"],
+        operator_id: int | None,
+        *,
+        by: str | None,
+    ) -> None:
+        at = self._clock()
+        self._record(
+            CallbackClosed(
+                callback_id=cb.callback_id, outcome=outcome, operator_id=operator_id, at=at
+            )
+        )
+        attempts = cb.attempt if outcome != "cancelled" else cb.attempt - 1
+        self._step(cb.case_id, "callback_done", actor=by or "system", outcome=outcome)
+        self._publish(
+            ev.CallbackDone(
+                callback_id=cb.callback_id,
+                outcome=outcome,
+                attempts=attempts,
+            )
+        )
+        log.info("callback %s: %s after %d attempt(s)", cb.callback_id, outcome, attempts)
+
+    def _step(
+        self, case_id: uuid.UUID, kind: str, *, actor: str = "system", **detail: object
+    ) -> None:
+        self._record(
+            CaseStep(case_id=case_id, at=self._clock(), actor=actor, kind=kind, detail=detail)
+        )

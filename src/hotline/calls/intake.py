@@ -1,0 +1,121 @@
+"""Where a call is answered: answer at once, greet (R3), identify the caller, open the case.
+
+Phases Arriving and Greeting; the call leaves them in Routing (the line decides where it
+waits). A call adopted after a restart is answered (if it was not) and carries on without a
+second greeting or a second `call_received` on its timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from hotline.calls.phases import Arriving, Greeting
+from hotline.calls.session import Call, Why, now
+from hotline.core import events as ev
+from hotline.db.records import CallAnswered, CallIdentified, CaseOpened
+from hotline.directory.identify import UNVERIFIED, Identity
+
+Identify = Callable[[str | None], Awaitable[Identity]]
+_INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
+
+
+class Intake:
+    def __init__(self, identify: Identify) -> None:
+        self._identify = identify
+
+    async def run(self, call: Call, state: Arriving | Greeting) -> None:
+        if isinstance(state, Arriving):
+            await self._answer(call, state)
+            return
+        await self._greet_and_open(call, state)
+
+    async def leave(self, call: Call, state: Arriving | Greeting, why: Why) -> None:
+        return None  # nothing of ours to tidy: no legs, no bridge, not queued yet
+
+    async def _answer(self, call: Call, state: Arriving) -> None:
+        assert call.channel is not None
+        if not call.resumed:
+            call.record_start()
+            call.publish(
+                ev.CallArrived(
+                    call_id=call.info.call_id,
+                    case_id=call.info.case_id,
+                    entry=call.info.entry,
+                    number=call.info.number,
+                )
+            )
+        await call.ari.answer(call.channel)
+        call.state = state.answered(now())
+        call.record(CallAnswered(call_id=call.info.call_id, at=call.state.answered_at))
+
+    async def _greet_and_open(self, call: Call, state: Greeting) -> None:
+        assert call.channel is not None
+        greeting = call.policy.greeting
+        if call.resumed or not greeting:  # a resumed caller is not greeted twice
+            await self._open_case(call)
+            call.state = state.greeted()
+            return
+        playback_id = f"greet-{uuid.uuid4().hex}"
+        await call.ari.play(call.channel, list(greeting), playback_id)
+        await self._open_case(call)
+        if not await call.until_played(playback_id, call.policy.greeting_timeout):
+            call.log.warning("greeting did not finish in time; carrying on")
+        call.state = state.greeted()
+        call.step("greeted")
+
+    async def _open_case(self, call: Call) -> None:
+        info = call.info
+        identity = await self._who(call)
+        call.record(
+            CallIdentified(
+                call_id=info.call_id,
+                caller_kind=identity.caller_kind,
+                elder_id=identity.elder_id,
+                contact_id=identity.contact_id,
+            )
+        )
+        case_class = _INTAKE_CLASS.get(info.entry)
+        call.record(
+            CaseOpened(
+                case_id=info.case_id,
+                call_id=info.call_id,
+                at=info.started_at,
+                channel=info.entry,
+                case_class=case_class,
+                elder_id=identity.elder_id,
+                identified=identity.identified,
+            )
+        )
+        call.publish(
+            ev.CallIdentified(
+                call_id=info.call_id,
+                caller_kind=identity.caller_kind,
+                elder_id=identity.elder_id,
+                contact_id=identity.contact_id,
+                candidates=identity.candidates,
+            )
+        )
+        if call.resumed:
+            return  # the timeline has call_received already; `resumed` says the rest
+        call.publish(ev.CaseChanged(case_id=info.case_id, status="open", case_class=case_class))
+        call.step(
+            "call_received",
+            call_id=str(info.call_id),
+            entry=info.entry,
+            caller_kind=identity.caller_kind,
+            candidates=list(identity.candidates),
+        )
+        call.log.info("call identified as %s", identity.caller_kind)
+
+    async def _who(self, call: Call) -> Identity:
+        try:
+            return await asyncio.wait_for(
+                self._identify(call.info.number), call.policy.identify_timeout
+            )
+        except (TimeoutError, OSError) as err:
+            call.log.warning("directory unavailable (%s); caller unverified", type(err).__name__)
+        except Exception as err:  # a directory failure must never stop the call
+            call.log.warning("directory look-up failed (%s); caller unverified", type(err).__name__)
+        return UNVERIFIED

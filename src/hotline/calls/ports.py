@@ -1,0 +1,59 @@
+"""What the call flow needs from the rest of the service, as small protocols. The features
+that own these things (the desk, the switchboard, the callback scheduler) implement them;
+the service wires them in. So the call never imports a feature built on top of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from hotline.core.events import DomainEvent
+from hotline.db.records import Op
+
+Record = Callable[[Op], None]
+"""Hand a record to the recorder (never blocks, never fails)."""
+Publish = Callable[[DomainEvent], None]
+"""Tell the event stream (never blocks, never fails)."""
+
+
+class Legs(Protocol):
+    """The switchboard's routing of an extra channel's events (a leg we placed) to a call."""
+
+    def attach(self, channel_id: str, key: str) -> None: ...
+
+    def detach(self, channel_id: str) -> None: ...
+
+
+class Seats(Protocol):
+    """Operators' occupancy: who is on which call (the desk)."""
+
+    def connected(self, call_id: uuid.UUID, operator_id: int) -> None: ...
+
+    def finished(self, call_id: uuid.UUID, operator_id: int, queue: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A caller to call back: hung up while waiting, or asked for it after hours."""
+
+    case_id: uuid.UUID
+    call_id: uuid.UUID
+    number: str | None
+    reason: str  # abandoned | after_hours
+    queue: str
+    waited_s: float | None
+    due_at: dt.datetime
+
+
+class CallbackDesk(Protocol):
+    def request(self, request: CallbackRequest) -> None: ...
+
+
+class NoCallbacks:
+    """For a service (or a test) without the callback scheduler: requests are dropped."""
+
+    def request(self, request: CallbackRequest) -> None:
+        return None

@@ -1,0 +1,167 @@
+"""Domain events: what happened on the floor, as typed JSON for the event stream
+(`GET /api/events`), the live floor and the metrics.
+
+Each event is a frozen pydantic model with a literal `type`; the bus stamps a sequence
+number on it when it is published. They carry ids and states, never names, addresses or
+health data; a caller's number appears where an operator needs it (the number to call back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from hotline.core.words import OperatorState
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    at: dt.datetime = Field(default_factory=_now)
+
+
+CallKind = Literal["inbound", "callback"]
+
+
+class CallArrived(_Event):
+    type: Literal["call.arrived"] = "call.arrived"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    entry: str
+    number: str | None
+    kind: CallKind = "inbound"
+
+
+class CallIdentified(_Event):
+    type: Literal["call.identified"] = "call.identified"
+    call_id: uuid.UUID
+    caller_kind: str
+    elder_id: int | None
+    contact_id: int | None
+    candidates: tuple[int, ...] = ()
+
+
+class CallQueued(_Event):
+    """The call waits in `queue` (again after an overflow or a transfer)."""
+
+    type: Literal["call.queued"] = "call.queued"
+    call_id: uuid.UUID
+    queue: str
+    priority: int
+    kind: CallKind = "inbound"
+    overflow: bool = False
+
+
+class CallOffered(_Event):
+    """Operators' softphones ring for the call."""
+
+    type: Literal["call.offered"] = "call.offered"
+    call_id: uuid.UUID
+    queue: str
+    operator_ids: tuple[int, ...]
+
+
+class CallAnswered(_Event):
+    """A human took the call: an operator, or the party a transfer reached."""
+
+    type: Literal["call.answered"] = "call.answered"
+    call_id: uuid.UUID
+    operator_id: int | None
+    queue: str | None
+    waited_s: float | None
+
+
+class CallTransferred(_Event):
+    type: Literal["call.transferred"] = "call.transferred"
+    call_id: uuid.UUID
+    mode: Literal["blind", "attended"]
+    target: str
+    by: str
+
+
+class CallEnded(_Event):
+    type: Literal["call.ended"] = "call.ended"
+    call_id: uuid.UUID
+    by: str
+    cause: int | None
+
+
+class AnswerClockBreached(_Event):
+    """A caller has waited past the queue's service level without a human (R1), once a call.
+    `operators_free`: members who were ready and reachable at that moment."""
+
+    type: Literal["call.answer_clock_breached"] = "call.answer_clock_breached"
+    call_id: uuid.UUID
+    queue: str | None
+    waited_s: float
+    service_level_s: int
+    operators_free: tuple[int, ...]
+    operators_busy: tuple[int, ...]
+
+
+class OperatorStateChanged(_Event):
+    type: Literal["operator.state"] = "operator.state"
+    operator_id: int
+    state: OperatorState
+    reason: str | None = None
+    reachable: bool = True
+    calls: int = 0
+
+
+class CallbackScheduled(_Event):
+    type: Literal["callback.scheduled"] = "callback.scheduled"
+    callback_id: uuid.UUID
+    case_id: uuid.UUID
+    number: str
+    queue: str
+    due_at: dt.datetime
+    attempt: int  # the attempt this schedules (1 = the first)
+    reason: str
+
+
+class CallbackAttempted(_Event):
+    type: Literal["callback.attempted"] = "callback.attempted"
+    callback_id: uuid.UUID
+    attempt: int
+    operator_id: int | None
+    outcome: str  # answered | no_answer | busy | failed | operator_left
+
+
+class CallbackDone(_Event):
+    type: Literal["callback.done"] = "callback.done"
+    callback_id: uuid.UUID
+    outcome: Literal["talked", "given_up", "cancelled"]
+    attempts: int
+
+
+class CaseChanged(_Event):
+    type: Literal["case.changed"] = "case.changed"
+    case_id: uuid.UUID
+    status: str
+    owner_operator_id: int | None = None
+    case_class: str | None = None
+
+
+DomainEvent = Annotated[
+    CallArrived
+    | CallIdentified
+    | CallQueued
+    | CallOffered
+    | CallAnswered
+    | CallTransferred
+    | CallEnded
+    | AnswerClockBreached
+    | OperatorStateChanged
+    | CallbackScheduled
+    | CallbackAttempted
+    | CallbackDone
+    | CaseChanged,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

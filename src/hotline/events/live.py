@@ -1,0 +1,149 @@
+"""The live floor, folded from the domain events: calls in progress (arriving, waiting,
+ringing, talking), operators as the floor shows them, pending callbacks. Its snapshot is
+what a subscriber gets first and what the floor view and the metrics show as "now"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from hotline.core import events as ev
+from hotline.core.words import OperatorState
+
+CallPhase = Literal["arriving", "waiting", "ringing", "talking"]
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    call_id: uuid.UUID
+    kind: ev.CallKind
+    entry: str
+    phase: CallPhase
+    since: dt.datetime  # in this phase (waiting: since queued in this queue)
+    queue: str | None = None
+    priority: int = 0
+    operator_ids: tuple[int, ...] = ()  # ringing, or the one talking
+    breached: bool = False
+
+
+@dataclass(frozen=True)
+class LiveOperator:
+    operator_id: int
+    state: OperatorState
+    reason: str | None
+    reachable: bool
+    calls: int
+
+
+@dataclass(frozen=True)
+class LiveQueue:
+    name: str
+    waiting: int  # callers on the line waiting (ringing included)
+    longest_wait_s: float
+    callbacks_waiting: int  # callbacks queued for an operator
+
+
+@dataclass(frozen=True)
+class LiveCallback:
+    callback_id: uuid.UUID
+    case_id: uuid.UUID
+    queue: str
+    due_at: dt.datetime
+    attempt: int
+
+
+@dataclass(frozen=True)
+class FloorSnapshot:
+    seq: int
+    at: dt.datetime
+    calls: tuple[LiveCall, ...]
+    operators: tuple[LiveOperator, ...]
+    queues: tuple[LiveQueue, ...]
+    callbacks: tuple[LiveCallback, ...]
+
+
+@dataclass
+class LiveFloor:
+    """Mutated only by `fold`, from the event loop."""
+
+    calls: dict[uuid.UUID, LiveCall] = field(default_factory=dict)
+    operators: dict[int, LiveOperator] = field(default_factory=dict)
+    callbacks: dict[uuid.UUID, LiveCallback] = field(default_factory=dict)
+    seq: int = 0
+
+    def fold(self, seq: int, event: ev.DomainEvent) -> None:
+        self.seq = seq
+        match event:
+            case ev.CallArrived():
+                self.calls[event.call_id] = LiveCall(
+                    event.call_id, event.kind, event.entry, "arriving", event.at
+                )
+            case ev.CallQueued():
+                call = self.calls.get(event.call_id) or LiveCall(
+                    event.call_id,
+                    event.kind,
+                    "callback" if event.kind == "callback" else "hotline",
+                    "waiting",
+                    event.at,
+                )
+                self.calls[event.call_id] = replace(
+                    call,
+                    phase="waiting",
+                    since=event.at,
+                    queue=event.queue,
+                    priority=event.priority,
+                    operator_ids=(),
+                )
+            case ev.CallOffered():
+                self._update(event.call_id, phase="ringing", operator_ids=event.operator_ids)
+            case ev.CallAnswered():
+                ids = (event.operator_id,) if event.operator_id is not None else ()
+                self._update(event.call_id, phase="talking", since=event.at, operator_ids=ids)
+            case ev.AnswerClockBreached():
+                self._update(event.call_id, breached=True)
+            case ev.CallEnded():
+                self.calls.pop(event.call_id, None)
+            case ev.OperatorStateChanged():
+                self.operators[event.operator_id] = LiveOperator(
+                    event.operator_id, event.state, event.reason, event.reachable, event.calls
+                )
+            case ev.CallbackScheduled():
+                self.callbacks[event.callback_id] = LiveCallback(
+                    event.callback_id, event.case_id, event.queue, event.due_at, event.attempt
+                )
+            case ev.CallbackDone():
+                self.callbacks.pop(event.callback_id, None)
+            case _:
+                pass
+
+    def _update(self, call_id: uuid.UUID, **changes: object) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            self.calls[call_id] = replace(call, **changes)  # type: ignore[arg-type]
+
+    def snapshot(self, now: dt.datetime | None = None) -> FloorSnapshot:
+        at = now or dt.datetime.now(dt.UTC)
+        queues: dict[str, tuple[int, float, int]] = {}
+        for call in self.calls.values():
+            if call.queue is None or call.phase not in ("waiting", "ringing"):
+                continue
+            waiting, longest, callbacks = queues.get(call.queue, (0, 0.0, 0))
+            if call.kind == "callback":
+                callbacks += 1
+            else:
+                waiting += 1
+                longest = max(longest, (at - call.since).total_seconds())
+            queues[call.queue] = (waiting, longest, callbacks)
+        return FloorSnapshot(
+            seq=self.seq,
+            at=at,
+            calls=tuple(sorted(self.calls.values(), key=lambda c: c.since)),
+            operators=tuple(self.operators[k] for k in sorted(self.operators)),
+            queues=tuple(
+                LiveQueue(name, w, round(longest, 1), cb)
+                for name, (w, longest, cb) in sorted(queues.items())
+            ),
+            callbacks=tuple(sorted(self.callbacks.values(), key=lambda c: c.due_at)),
+        )

@@ -1,0 +1,203 @@
+"""The floor: operators' live state and the calls waiting, and the pure matching of both.
+
+Mutated only from the event loop (no locks). ``offers()`` is a pure function of the
+state: every decision about who rings is made there and unit-tested without I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hotline.core.words import Availability, OperatorState
+from hotline.queues.config import QueueConfig, RoutingConfig
+
+
+@dataclass
+class OperatorLive:
+    id: int
+    availability: Availability = "logged_out"
+    pause_reason: str | None = None
+    reachable: bool = False  # the softphone is registered and answers qualify
+    calls: set[uuid.UUID] = field(default_factory=set)  # connected calls
+    offered: uuid.UUID | None = None  # ringing now
+    wrap_until: float = 0.0  # monotonic time the wrap-up ends
+    idle_since: float = 0.0  # last time a call (or wrap-up) ended
+
+    def state(self, now: float) -> OperatorState:
+        """The state as the floor shows it."""
+        if self.availability != "ready":
+            return self.availability
+        if self.offered is not None:
+            return "offered"
+        if self.calls:
+            return "on_call"
+        if now < self.wrap_until:
+            return "wrap_up"
+        return "ready"
+
+
+@dataclass
+class Waiting:
+    call_id: uuid.UUID
+    queue: str
+    priority: int
+    arrived: float  # monotonic; first arrival, kept across overflow
+    enqueued: float  # monotonic; in this queue
+    offered_to: frozenset[int] = frozenset()  # ringing now
+    tried: frozenset[int] = frozenset()  # rang and did not answer
+
+
+@dataclass(frozen=True)
+class Offer:
+    call_id: uuid.UUID
+    operator_ids: tuple[int, ...]
+    ring_timeout_s: int
+
+
+class Floor:
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.operators: dict[int, OperatorLive] = {}
+        self.waiting: dict[uuid.UUID, Waiting] = {}
+        self._round_robin: dict[str, int] = {}  # queue -> last operator offered
+        self.reconfigure(config)
+
+    def reconfigure(self, config: RoutingConfig) -> None:
+        """New set-up from the admins: applies to the next offers, calls in progress stay."""
+        self.config = config
+        for op_id in config.operators:
+            self.operators.setdefault(op_id, OperatorLive(op_id))
+        for op_id in list(self.operators):
+            live = self.operators[op_id]
+            if op_id not in config.operators and not live.calls and live.offered is None:
+                del self.operators[op_id]
+
+    # --- waiting calls ---------------------------------------------------------------
+
+    def enqueue(self, call_id: uuid.UUID, queue: str, priority: int, now: float) -> None:
+        self.waiting[call_id] = Waiting(call_id, queue, priority, now, now)
+
+    def move(self, call_id: uuid.UUID, queue: str, now: float) -> None:
+        """Overflow or transfer to another queue; the first arrival time is kept."""
+        w = self.waiting[call_id]
+        self.waiting[call_id] = Waiting(call_id, queue, w.priority, w.arrived, now)
+
+    def leave(self, call_id: uuid.UUID) -> Waiting | None:
+        return self.waiting.pop(call_id, None)
+
+    def position(self, call_id: uuid.UUID) -> int:
+        """1-based place among the calls waiting in the same queue."""
+        me = self.waiting[call_id]
+        return 1 + sum(
+            1 for w in self.waiting.values() if w.queue == me.queue and _order(w) < _order(me)
+        )
+
+    # --- offers ----------------------------------------------------------------------
+
+    def offers(self, now: float) -> list[Offer]:
+        """Offers to make now: waiting calls in priority order, each to eligible operators.
+
+        Emergencies (higher priority) go first across every queue, so an operator who
+        serves both emergency and other queues is offered the emergency first.
+        """
+        made: list[Offer] = []
+        taken: set[int] = set()
+        for w in sorted(self.waiting.values(), key=_order):
+            if w.offered_to:
+                continue
+            queue = self.config.queues.get(w.queue)
+            if queue is None:
+                continue
+            free = [op for op in self._eligible(queue, now, w.tried) if op not in taken]
+            chosen = self._choose(queue, free)
+            if chosen:
+                taken.update(chosen)
+                made.append(Offer(w.call_id, tuple(chosen), queue.ring_timeout_s))
+        return made
+
+    def _eligible(self, queue: QueueConfig, now: float, tried: frozenset[int]) -> list[int]:
+        result = []
+        for op_id in queue.members:
+            live = self.operators.get(op_id)
+            conf = self.config.operators.get(op_id)
+            if live is None or conf is None or op_id in tried:
+                continue
+            if live.availability != "ready" or not live.reachable or live.offered is not None:
+                continue
+            if now < live.wrap_until or len(live.calls) >= conf.line_cap:
+                continue
+            result.append(op_id)
+        return result
+
+    def _choose(self, queue: QueueConfig, free: list[int]) -> list[int]:
+        if not free:
+            return []
+        best = min(queue.members[o] for o in free)  # lowest penalty tier first
+        tier = sorted(o for o in free if queue.members[o] == best)
+        if queue.strategy == "ring_all":
+            return tier
+        if queue.strategy == "round_robin":
+            last = self._round_robin.get(queue.name, -1)
+            pick = next((o for o in tier if o > last), tier[0])
+            return [pick]
+        return [min(tier, key=lambda o: (self.operators[o].idle_since, o))]
+
+    def offered(self, offer: Offer, queue: str) -> None:
+        """The offer is ringing: mark the call and the operators."""
+        w = self.waiting[offer.call_id]
+        w.offered_to = frozenset(offer.operator_ids)
+        for op_id in offer.operator_ids:
+            self.operators[op_id].offered = offer.call_id
+        self._round_robin[queue] = offer.operator_ids[-1]
+
+    def offer_failed(self, call_id: uuid.UUID, operator_id: int, *, rang_out: bool) -> None:
+        """One operator did not take the call (no answer, busy, unreachable)."""
+        live = self.operators.get(operator_id)
+        if live is not None and live.offered == call_id:
+            live.offered = None
+            if rang_out:
+                live.availability = "paused"
+                live.pause_reason = "rang_out"
+        w = self.waiting.get(call_id)
+        if w is not None:
+            w.offered_to = w.offered_to - {operator_id}
+            w.tried = w.tried | {operator_id}
+
+    def connected(self, call_id: uuid.UUID, operator_id: int) -> Iterable[int]:
+        """The operator answered: the call leaves the queue. Returns others to stop ringing."""
+        w = self.waiting.pop(call_id, None)
+        live = self.operators[operator_id]
+        live.offered = None
+        live.calls.add(call_id)
+        others = (w.offered_to - {operator_id}) if w else frozenset()
+        for op_id in others:
+            if self.operators[op_id].offered == call_id:
+                self.operators[op_id].offered = None
+        return sorted(others)
+
+    def finished(self, call_id: uuid.UUID, operator_id: int, now: float, wrapup_s: int) -> None:
+        live = self.operators.get(operator_id)
+        if live is None:
+            return
+        live.calls.discard(call_id)
+        live.wrap_until = now + wrapup_s
+        live.idle_since = now + wrapup_s
+
+    def set_availability(
+        self, operator_id: int, availability: Availability, reason: str | None, now: float
+    ) -> None:
+        live = self.operators.setdefault(operator_id, OperatorLive(operator_id))
+        if availability == "ready" and live.availability != "ready":
+            live.idle_since = now
+        live.availability = availability
+        live.pause_reason = reason if availability == "paused" else None
+
+    def set_reachable(self, operator_id: int, reachable: bool) -> None:
+        if operator_id in self.operators:
+            self.operators[operator_id].reachable = reachable
+
+
+def _order(w: Waiting) -> tuple[int, float]:
+    return (-w.priority, w.arrived)

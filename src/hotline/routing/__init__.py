@@ -1,1 +1,0 @@
-"""Operator queues: who is offered which waiting call, and when."""
