@@ -31,14 +31,20 @@ ARI_PORT = int(ARI.rsplit(":", 1)[1])
 
 def ari_get(path: str) -> Any:
     """GET on ARI with the test credentials; None on 404."""
+    return ari_request("GET", path)
+
+
+def ari_request(method: str, path: str) -> Any:
+    """A request to ARI with the test credentials; None on 404 or an empty reply."""
     user = os.environ.get("HOTLINE_ARI_USER", "hotline")
     token = base64.b64encode(f"{user}:{os.environ['HOTLINE_ARI_PASSWORD']}".encode()).decode()
     request = urllib.request.Request(
-        ARI + "/ari" + path, headers={"Authorization": f"Basic {token}"}
+        ARI + "/ari" + path, headers={"Authorization": f"Basic {token}"}, method=method
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
+            body = response.read()
+            return json.loads(body) if body.strip() else None
     except urllib.error.HTTPError as err:
         err.close()
         if err.code == 404:
@@ -94,6 +100,7 @@ class Service:
             "HOTLINE_API_TOKEN": "test-token",
             "HOTLINE_SPOOL": str(self.workdir / "spool.jsonl"),
             "HOTLINE_LOG_LEVEL": os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
+            "HOTLINE_CALLBACK_RING_S": "6",  # a number called back rings 6 s, not 30
             **overrides,
         }
 
@@ -137,6 +144,13 @@ class Service:
 
 @pytest.fixture
 async def service(asterisk: None, database: str, tmp_path: Path) -> AsyncIterator[Service]:
+    """The service, not yet started; callbacks left pending by earlier tests are cancelled so
+    that no test's operators are offered another test's callback."""
+    conn = await asyncpg.connect(_dsn(database))
+    try:
+        await conn.execute("UPDATE callbacks SET status = 'cancelled' WHERE status = 'pending'")
+    finally:
+        await conn.close()
     svc = Service(database, tmp_path)
     yield svc
     if svc.proc is not None:

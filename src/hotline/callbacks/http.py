@@ -27,8 +27,9 @@ Status = Literal["pending", "talked", "given_up", "cancelled"]
 
 class CallbackBody(bodies.Body):
     number: Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,20}$")]
-    case_id: uuid.UUID
-    due_at: AwareDatetime | None = None  # default: now
+    # JSON has no UUID or time type: these two are taken from their text forms
+    case_id: Annotated[uuid.UUID, Field(strict=False)]
+    due_at: Annotated[AwareDatetime, Field(strict=False)] | None = None  # default: now
     queue: bodies.QueueName | None = None  # default: the case's last call's queue, or general
 
 

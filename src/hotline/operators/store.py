@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.core.errors import Conflict, NotFound
 from hotline.db.audit import Outcome, Record, any_of, as_record, audit, one, pick
-from hotline.db.models import ApiToken, Call, Callback, Case, Operator, OperatorStateChange
+from hotline.db.models import (
+    ApiToken,
+    Call,
+    Callback,
+    CallbackAttempt,
+    Case,
+    Operator,
+    OperatorStateChange,
+)
 from hotline.operators.accounts import md5_cred
 from hotline.operators.schemas import OperatorCreateBody, OperatorUpdateBody, StateChangeBody
 
@@ -119,6 +127,7 @@ async def delete_operator(conn: AsyncConnection, actor: str, operator_id: int) -
         exists().where(Call.operator_id == operator_id),
         exists().where(Case.owner_operator_id == operator_id),
         exists().where(Callback.done_by == operator_id),
+        exists().where(CallbackAttempt.operator_id == operator_id),
         exists().where(ApiToken.operator_id == operator_id),
     )
     key = str(operator_id)
