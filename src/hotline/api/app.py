@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api import auth
@@ -37,15 +37,23 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if "Allow" in err.headers:
             answer.headers["Allow"] = err.headers["Allow"]
         return answer
-    except DataError:
-        # A value PostgreSQL cannot take (a NUL byte in a text): the input is wrong.
-        return reply({"error": "invalid", "detail": "a value cannot be stored as given"}, 422)
     except (OperationalError, InterfaceError, OSError) as err:
         log.warning("database unavailable for %s %s: %s", request.method, request.path, err)
         return reply({"error": "unavailable", "detail": "the database is unavailable"}, 503)
+    except DBAPIError as err:
+        if _data_error(err):  # a value PostgreSQL cannot take: the input is wrong
+            return reply({"error": "invalid", "detail": "a value cannot be stored as given"}, 422)
+        log.exception("database error in %s %s", request.method, request.path)
+        return reply({"error": "internal"}, 500)
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)
         return reply({"error": "internal"}, 500)
+
+
+def _data_error(err: DBAPIError) -> bool:
+    """SQLSTATE class 22 (data exception: a NUL byte in a text, a number out of range).
+    asyncpg's errors reach SQLAlchemy as a plain DBAPIError, not DataError."""
+    return str(getattr(err.orig, "sqlstate", None) or "").startswith("22")
 
 
 def _guarded(route: Route, engine: AsyncEngine, token: str) -> Handler:

@@ -3,6 +3,7 @@ bodies and replies (never written by hand, so it cannot drift from the routes)."
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,7 @@ _STATUS_TEXT = {
     422: "A value is wrong (`invalid`); `field` names it, `detail` says why",
     503: "The database is unavailable (`unavailable`)",
 }
+_NOT_UPGRADE = "Not a WebSocket upgrade request (`bad_request`)"
 
 
 class Error(BaseModel):
@@ -51,6 +53,7 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
         if route.reply is not None:
             inputs.append(((i, "reply"), "serialization", TypeAdapter(route.reply)))
     schemas, defs = TypeAdapter.json_schemas(inputs, ref_template=_REF)
+    components: dict[str, Any] = dict(defs.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for i, route in enumerate(routes):
         operation: dict[str, Any] = {
@@ -92,9 +95,12 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
         if parameters:
             operation["parameters"] = parameters
         if route.body is not None:
+            body = schemas[((i, "body"), "validation")]
+            if route.method == "PATCH":
+                body = _partial(body, components, route.fixed)
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": schemas[((i, "body"), "validation")]}},
+                "content": {"application/json": {"schema": body}},
             }
         responses = operation["responses"]
         if route.websocket:
@@ -106,23 +112,30 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
             if route.status == 204:
                 responses["204"] = {"description": _STATUS_TEXT[204]}
                 if reply_schema is not None:  # kept instead of deleted: the record comes back
-                    responses["200"] = _content(route, reply_schema)
-            elif reply_schema is not None:
-                responses[str(route.status)] = _content(route, reply_schema)
+                    responses["200"] = _content(route, reply_schema, 200)
             else:
-                responses[str(route.status)] = {"description": _STATUS_TEXT.get(route.status, "")}
+                for status in (route.status, *route.also):
+                    responses[str(status)] = (
+                        _content(route, reply_schema, status)
+                        if reply_schema is not None
+                        else {"description": _STATUS_TEXT.get(status, "")}
+                    )
         codes = set(route.errors)
         if route.access != "public":
-            codes |= {401}
+            codes |= {401, 503}
             if route.roles:
                 codes |= {403}
         if route.body is not None:
             codes |= {400, 422}
         if route.params:
             codes |= {404}
+        if route.websocket:
+            codes |= {400}  # a plain GET: aiohttp refuses what is not an upgrade
         for code in sorted(codes):
             responses[str(code)] = {
-                "description": _STATUS_TEXT[code],
+                "description": _NOT_UPGRADE
+                if route.websocket and code == 400
+                else _STATUS_TEXT[code],
                 "content": {"application/json": {"schema": schemas[("error", "serialization")]}},
             }
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -137,14 +150,35 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
         },
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
 
 
-def _content(route: Route, schema: dict[str, Any]) -> dict[str, Any]:
+def _partial(schema: dict[str, Any], components: dict[str, Any], fixed: tuple[str, ...]) -> Any:
+    """A PATCH body: the model's fields, none required, less those that cannot change; the
+    server lays it over the stored record and validates the result whole."""
+    ref = schema.get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    if name not in components:
+        return schema
+    patch_name = f"{name}Patch"
+    if patch_name not in components:
+        whole = copy.deepcopy(components[name])
+        whole.pop("required", None)
+        for key in fixed:
+            whole.get("properties", {}).pop(key, None)
+        whole["title"] = patch_name
+        whole["description"] = (
+            "Any of the fields, laid over the stored settings; the result is validated whole."
+        )
+        components[patch_name] = whole
+    return {"$ref": _REF.format(model=patch_name)}
+
+
+def _content(route: Route, schema: dict[str, Any], status: int) -> dict[str, Any]:
     return {
-        "description": _STATUS_TEXT.get(route.status, "OK"),
+        "description": _STATUS_TEXT.get(status, "OK"),
         "content": {route.content_type: {"schema": schema}},
     }

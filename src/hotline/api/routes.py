@@ -65,6 +65,10 @@ class Route:
     reply: Any = None
     """The reply's type (a pydantic model, list[...] of one), None for no body."""
     status: int = 200
+    fixed: tuple[str, ...] = ()
+    """Fields of the body a PATCH may not change (left out of its documented schema)."""
+    also: tuple[int, ...] = ()
+    """Other success codes, documented with the same reply (PUT member: 201 when created)."""
     errors: tuple[int, ...] = ()
     websocket: bool = False
     content_type: str = "application/json"

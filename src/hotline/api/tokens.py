@@ -72,7 +72,9 @@ async def revoke_token(conn: AsyncConnection, actor: str, name: str) -> Outcome:
 class TokenBody(Body):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.@-]{0,63}$")]
     role: Role
-    operator_id: Annotated[int, Field(ge=1)] | None = Field(default=None, validate_default=True)
+    operator_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        default=None, validate_default=True
+    )
 
     @field_validator("operator_id")
     @classmethod

@@ -17,6 +17,7 @@ from hotline.api.routes import UUID, Query, Route
 from hotline.callbacks import store
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls.messages import Refused
+from hotline.cases import store as cases_store
 from hotline.core.errors import Conflict, Invalid, NotFound
 from hotline.core.phone import try_normalise
 from hotline.core.words import Role
@@ -67,12 +68,15 @@ def routes(engine: AsyncEngine, scheduler: Scheduler) -> list[Route]:
         if number is None or number.startswith("+"):
             raise Invalid("number", "not a number the carrier trunk can dial")
         async with engine.connect() as conn:
-            if not await store.case_exists(conn, body.case_id):
+            if not await cases_store.case_exists(conn, body.case_id):
                 raise Invalid("case_id", "no such case")
             queue = body.queue or await store.case_queue(conn, body.case_id) or "general"
         if scheduler.queue_config(queue) is None:
             raise Invalid("queue", "no such queue")
-        due = body.due_at.astimezone(dt.UTC) if body.due_at else dt.datetime.now(dt.UTC)
+        try:
+            due = body.due_at.astimezone(dt.UTC) if body.due_at else dt.datetime.now(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC day
+            raise Invalid("due_at", "out of the range of dates") from None
         cb = scheduler.ask(
             case_id=body.case_id, number=number, queue=queue, due_at=due, by=who.name
         )

@@ -110,10 +110,6 @@ async def one(conn: AsyncConnection, callback_id: uuid.UUID) -> dict[str, Any] |
     return None if row is None else as_record(row)
 
 
-async def case_exists(conn: AsyncConnection, case_id: uuid.UUID) -> bool:
-    return (await conn.scalar(select(Case.id).where(Case.id == case_id))) is not None
-
-
 async def case_queue(conn: AsyncConnection, case_id: uuid.UUID) -> str | None:
     """The queue the case's latest call waited in."""
     query = (

@@ -14,6 +14,7 @@ from hotline.api import bodies
 from hotline.api.replies import read, reply
 from hotline.api.routes import UUID, Query, Route
 from hotline.cases import store
+from hotline.core.errors import NotFound
 
 TAG = "cases"
 LIMIT = Query("limit", "at most this many (1-1000, default 50)", {"type": "integer"})
@@ -47,7 +48,10 @@ def routes(engine: AsyncEngine) -> list[Route]:
 
     async def timeline(request: web.Request) -> web.Response:
         case_id = uuid.UUID(request.match_info["case_id"])
-        return reply(await read(engine, lambda c: store.case_timeline(c, case_id)))
+        async with engine.connect() as conn:
+            if not await store.case_exists(conn, case_id):
+                raise NotFound("case_id", "no such case")
+            return reply(await store.case_timeline(conn, case_id))
 
     return [
         Route(

@@ -43,3 +43,7 @@ async def case_timeline(conn: AsyncConnection, case_id: uuid.UUID) -> list[dict[
         .order_by(CaseEvent.at, CaseEvent.id)
     )
     return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+async def case_exists(conn: AsyncConnection, case_id: uuid.UUID) -> bool:
+    return (await conn.scalar(select(Case.id).where(Case.id == case_id))) is not None

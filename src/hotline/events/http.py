@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TAG = "events"
 SEND_BUFFER = 16384  # small socket buffers: a subscriber that stops reading shows soon
+CLOSE_WAIT_S = 10.0  # how long a dropped subscriber has to take its close frame
 
 
 def routes(bus: Bus, snapshot: Callable[[], FloorSnapshot]) -> list[Route]:
@@ -50,7 +51,9 @@ def routes(bus: Bus, snapshot: Callable[[], FloorSnapshot]) -> list[Route]:
             await asyncio.gather(*tasks, return_exceptions=True)
         if subscriber.dropped.is_set():
             try:
-                await asyncio.wait_for(ws.close(code=CLOSE_TOO_SLOW, message=b"too slow"), 2.0)
+                await asyncio.wait_for(
+                    ws.close(code=CLOSE_TOO_SLOW, message=b"too slow"), CLOSE_WAIT_S
+                )
             except TimeoutError:
                 if request.transport is not None:
                     request.transport.abort()

@@ -125,6 +125,7 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             params=queue,
             body=QueueBody,
             reply=QueueReply,
+            fixed=("name",),
         ),
         Route(
             "DELETE",
@@ -157,6 +158,7 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             params=member,
             body=MemberBody,
             reply=MemberReply,
+            also=(201,),
         ),
         Route(
             "DELETE",
