@@ -24,8 +24,14 @@ class Recorded:
     body: Any
 
 
+Reply = tuple[int, Any]
+Hook = Callable[[Recorded], Reply | None]
+"""Computes a reply from the request, or None to leave it to the next hook."""
+
+
 class FakeAri:
-    """REST replies come from ``replies[(method, path)] = (status, body)``; 204 otherwise.
+    """REST replies come from ``replies[(method, path)] = (status, body)``, else from the
+    hooks registered with :meth:`on`, else 204.
 
     ``body`` may be a str (sent as is) or anything JSON-serialisable. The events WebSocket
     at /ari/events is driven with :meth:`send` / :meth:`drop`.
@@ -34,6 +40,7 @@ class FakeAri:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.replies: dict[tuple[str, str], tuple[int, Any]] = {}
+        self.hooks: list[tuple[str, str, Hook]] = []
         self.delay = 0.0  # seconds before every REST reply
         self.ws_reject: int | None = None  # HTTP status to refuse the handshake with
         self.ws_attempts = 0
@@ -64,6 +71,23 @@ class FakeAri:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def on(self, method: str, prefix: str, hook: Hook) -> None:
+        """Reply to ``method`` requests whose path (below /ari, %-encoded) starts with
+        ``prefix`` with ``hook(request)``; a hook returning None passes. Hooks registered
+        later are asked first; a static ``replies`` entry wins over every hook."""
+        self.hooks.append((method, prefix, hook))
+
+    def _reply(self, recorded: Recorded) -> Reply:
+        static = self.replies.get((recorded.method, recorded.path))
+        if static is not None:
+            return static
+        for method, prefix, hook in reversed(self.hooks):
+            if method == recorded.method and recorded.path.startswith(prefix):
+                reply = hook(recorded)
+                if reply is not None:
+                    return reply
+        return 204, None
+
     def _authorized(self, request: web.Request) -> bool:
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         return request.headers.get("Authorization") == expected
@@ -71,20 +95,19 @@ class FakeAri:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0].removeprefix("/ari")  # still %-encoded
         body = await request.json() if request.can_read_body else None
-        self.requests.append(
-            Recorded(
-                request.method,
-                path,
-                list(request.query.items()),
-                request.headers.get("Authorization"),
-                body,
-            )
+        recorded = Recorded(
+            request.method,
+            path,
+            list(request.query.items()),
+            request.headers.get("Authorization"),
+            body,
         )
+        self.requests.append(recorded)
         if self.delay:
             await asyncio.sleep(self.delay)
         if not self._authorized(request):
             return web.json_response({"message": "Authentication required"}, status=401)
-        status, reply = self.replies.get((request.method, path), (204, None))
+        status, reply = self._reply(recorded)
         if reply is None:
             return web.Response(status=status)
         if isinstance(reply, str):
