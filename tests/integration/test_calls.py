@@ -354,3 +354,24 @@ async def test_without_a_greeting_the_call_goes_straight_to_the_queue(
         "callback_due",
         "caller_hung_up",
     ]
+
+
+async def test_identified_from_memory_while_the_database_is_down(
+    service: Service, db: asyncpg.Connection
+) -> None:
+    """The directory index answers while PostgreSQL is unreachable: a known elder is still
+    an elder, not "unverified", and the call's record lands once the database is back."""
+    async with CuttableProxy("127.0.0.1", 5432) as pg:
+        url = service.env()["HOTLINE_DATABASE_URL"].replace(":5432/", f":{pg.port}/")
+        await service.start(HOTLINE_DATABASE_URL=url)
+        pg.drop()  # every connection cut, new ones refused
+        since = now()
+        run = await sipp.call("12349", ELDER_MOBILE, hold_ms=3000)
+        assert run.ok, run.output
+        assert await db.fetchval("SELECT count(*) FROM calls WHERE started_at >= $1", since) == 0
+        pg.restore()  # the spooled records are written now
+        call = await finished_call(db, since)
+    assert call["caller_kind"] == "elder"
+    assert call["elder_id"] == await elder_id(db, ELDER_MOBILE)
+    kinds = await steps(db, call["case_id"])
+    assert kinds[0] == "call_received" and kinds[-1] == "caller_hung_up"

@@ -233,7 +233,8 @@ class Switchboard:
             call_id=tag.call_id,
             case_id=tag.case_id,
             key=key,
-            entry=_stasis_entry(customer, self._app) or ("callback" if kind else "hotline"),
+            entry=_stasis_entry(customer, self._app)
+            or ("callback" if kind == "callback" else "hotline"),
             number=try_normalise(customer.caller.number),
             started_at=started_at,
             kind="callback" if kind == "callback" else "inbound",

@@ -7,9 +7,11 @@ whoever registered for their type; this module knows none of them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from hotline.ari import NotFound
 from hotline.ari.events import ChannelDestroyed
 from hotline.calls import legs
 from hotline.calls.messages import Request
@@ -43,7 +45,8 @@ class Talk:
         call.step("party_hung_up", operator_id=state.party.operator_id)
         await self.release(call, state)
         assert call.channel is not None
-        await call.ari.hangup(call.channel)
+        with contextlib.suppress(NotFound):  # the caller may have gone at the same moment
+            await call.ari.hangup(call.channel)
         cause = event.cause if isinstance(event, ChannelDestroyed) else NORMAL_CLEARING
         by = "operator" if state.party.operator_id is not None else "party"
         call.finish(Ended(now(), by, cause, Q850.get(cause)))

@@ -168,9 +168,10 @@ class Floor:
     def connected(self, call_id: uuid.UUID, operator_id: int) -> Iterable[int]:
         """The operator answered: the call leaves the queue. Returns others to stop ringing."""
         w = self.waiting.pop(call_id, None)
-        live = self.operators[operator_id]
-        live.offered = None
-        live.calls.add(call_id)
+        live = self.operators.get(operator_id)
+        if live is not None:  # an operator no longer set up (adopted after a restart) is not
+            live.offered = None
+            live.calls.add(call_id)
         others = (w.offered_to - {operator_id}) if w else frozenset()
         for op_id in others:
             if self.operators[op_id].offered == call_id:

@@ -151,7 +151,12 @@ class Waiting:
             return
         with contextlib.suppress(AriError):
             await call.ari.stop_moh(call.channel)
-        bridge_id = await legs.bridge(call, [call.channel, ring.channel_id], state.queue)
+        try:
+            bridge_id = await legs.bridge(call, [call.channel, ring.channel_id], state.queue)
+        except BaseException:
+            await legs.drop(call, ring.channel_id)  # the operator is free again at once
+            self._desk.finished(info.call_id, ring.operator_id, state.queue)
+            raise
         party = Party(operator_id=ring.operator_id)
         call.state = state.talking(bridge_id, ring.channel_id, party, now())
         call.record(
