@@ -13,10 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.core.ids import call_id_for, intake_case_id_for
-from hotline.db import migrate
-from hotline.db.engine import make_engine
-from hotline.db.recorder import Recorder
-from hotline.db.records import (
+from hotline.core.records import (
     CallAnswered,
     CallEnded,
     CallIdentified,
@@ -25,6 +22,9 @@ from hotline.db.records import (
     CaseStep,
     Op,
 )
+from hotline.db import migrate
+from hotline.db.engine import make_engine
+from hotline.db.recorder import Recorder
 from tests.integration.pg import scratch_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration

@@ -41,8 +41,8 @@ from hotline.calls.session import Call, Phase, Policy
 from hotline.calls.switchboard import Switchboard
 from hotline.calls.talk import Talk
 from hotline.core.ids import call_id_for, intake_case_id_for
+from hotline.core.records import CallQueued, CallStarted, CaseStep, Op
 from hotline.core.words import Availability
-from hotline.db.records import CallQueued, CallStarted, CaseStep, Op
 from hotline.directory.identify import UNKNOWN, Identity
 from hotline.queues.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
 from hotline.queues.desk import Desk

@@ -19,8 +19,7 @@ from hotline.calls.phases import Queued, Ringing, Talking
 from hotline.calls.session import Policy
 from hotline.core import events as ev
 from hotline.core.ids import call_id_for, intake_case_id_for
-from hotline.core.words import CALLBACK, EMERGENCY, NORMAL
-from hotline.db.records import (
+from hotline.core.records import (
     CallAnswered,
     CallbackAttempted,
     CallbackClosed,
@@ -36,6 +35,7 @@ from hotline.db.records import (
     CaseStep,
     OperatorStateRecord,
 )
+from hotline.core.words import CALLBACK, EMERGENCY, NORMAL
 from hotline.directory.identify import Identity
 from hotline.queues.config import LineConfig, QueueConfig, RoutingConfig
 from hotline.transfers.requests import Transfer

@@ -3,7 +3,7 @@ import uuid
 from pathlib import Path
 
 from hotline.core.ids import call_id_for, intake_case_id_for
-from hotline.db.records import CallEnded, CallStarted, CaseStep
+from hotline.core.records import CallEnded, CallStarted, CaseStep
 from hotline.db.spool import Spool
 
 AT = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)

@@ -20,7 +20,8 @@ from hotline.calls import legs
 from hotline.calls.phases import Dialing, Ended
 from hotline.calls.ports import Seats
 from hotline.calls.session import Call, Why, now
-from hotline.db.records import CaseOwned
+from hotline.core import events as ev
+from hotline.core.records import CaseOwned
 
 RINGBACK = "tone:ring;tonezone=cn"
 NOBODY = ("sound:vm-nobodyavail",)
@@ -68,6 +69,7 @@ class Dialer:
         at = now()
         call.state = state.answered(bridge_id, at)
         call.record(CaseOwned(case_id=call.info.case_id, operator_id=state.operator_id, at=at))
+        call.publish(ev.CaseChanged(case_id=call.info.case_id, status="in_progress"))
         self._report(call.info.call_id, AttemptResult("answered", None, state.operator_id, at))
 
     async def _not_reached(

@@ -27,8 +27,8 @@ from hotline.calls.ports import CallbackRequest, Publish, Record
 from hotline.calls.session import Call, CallInfo
 from hotline.core import events as ev
 from hotline.core.ids import attempt_call_id, callback_id_for
+from hotline.core.records import CallbackAttempted, CallbackClosed, CallbackDue, CaseStep
 from hotline.core.words import CALLBACK
-from hotline.db.records import CallbackAttempted, CallbackClosed, CallbackDue, CaseStep
 from hotline.queues.config import QueueConfig
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,7 @@ class Scheduler:
             due_at=due_at.isoformat(),
             attempts=cb.max_attempts,
         )
+        self._publish(ev.CaseChanged(case_id=case_id, status="callback_due"))
         self._scheduled(cb)
         self._pending[callback_id] = cb
         self._wake.set()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from hotline.calls.phases import Arriving, Greeting
 from hotline.calls.session import Call, Why, now
 from hotline.core import events as ev
-from hotline.db.records import CallAnswered, CallIdentified, CaseOpened
+from hotline.core.records import CallAnswered, CallIdentified, CaseOpened
 from hotline.directory.identify import UNVERIFIED, Identity
 
 Identify = Callable[[str | None], Awaitable[Identity]]

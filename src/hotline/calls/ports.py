@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hotline.core.events import DomainEvent
-from hotline.db.records import Op
+from hotline.core.records import Op
 
 Record = Callable[[Op], None]
 """Hand a record to the recorder (never blocks, never fails)."""

@@ -39,8 +39,8 @@ from hotline.calls.phases import CallState, Ended, LiveState
 from hotline.calls.ports import CallbackDesk, Legs, NoCallbacks, Publish, Record
 from hotline.core import events as ev
 from hotline.core.events import CallKind
+from hotline.core.records import CallEnded, CallStarted, CaseStep, Op
 from hotline.core.words import FALLBACK, NORMAL_CLEARING, Q850
-from hotline.db.records import CallEnded, CallStarted, CaseStep, Op
 
 log = logging.getLogger(__name__)
 

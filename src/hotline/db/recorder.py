@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.db.records import OP_ADAPTER, Op, apply
+from hotline.core.records import OP_ADAPTER, Op
+from hotline.db.records import apply
 from hotline.db.spool import Spool
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from hotline.db.records import OP_ADAPTER, Op
+from hotline.core.records import OP_ADAPTER, Op
 
 
 class Spool:

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from hotline.calls.ports import Publish, Record
 from hotline.core import events as ev
+from hotline.core.records import CallBreached, OperatorStateRecord
 from hotline.core.words import Availability, OperatorState
-from hotline.db.records import CallBreached, OperatorStateRecord
 from hotline.queues.config import QueueConfig, RoutingConfig
 from hotline.queues.floor import Floor, Offer
 

@@ -21,8 +21,8 @@ from hotline.calls.phases import Dialing, Party, Queued, Ring, Ringing
 from hotline.calls.ports import CallbackRequest
 from hotline.calls.session import Call, Why, now
 from hotline.core import events as ev
+from hotline.core.records import CallConnected, CallQueued
 from hotline.core.words import FALLBACK, NO_ANSWER_CAUSES
-from hotline.db.records import CallConnected, CallQueued
 from hotline.queues.desk import Desk, OfferSignal
 
 RING_GRACE_S = 2.0  # past the ring time, a leg Asterisk has not ended is dropped by us
