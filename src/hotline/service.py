@@ -24,23 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
-from hotline.callbacks.dialer import Dialer
 from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import pending
-from hotline.calls.intake import Intake
-from hotline.calls.phases import (
-    Arriving,
-    Consulting,
-    Dialing,
-    Greeting,
-    Queued,
-    Ringing,
-    Routing,
-    Talking,
-)
-from hotline.calls.session import Phase, Policy
+from hotline.calls.session import Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
-from hotline.calls.talk import Talk
 from hotline.config import Settings, SettingsError
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
@@ -48,15 +35,12 @@ from hotline.db.recorder import Recorder
 from hotline.directory.index import DirectoryIndex
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
+from hotline.flow import phase_handlers
 from hotline.operators.accounts import sync_accounts
 from hotline.operators.store import operator_accounts
 from hotline.queues.desk import Desk
-from hotline.queues.entry import Entry
 from hotline.queues.setup import load_config, standing_states
-from hotline.queues.waiting import Waiting
 from hotline.tasks import Tasks
-from hotline.transfers.requests import Transfer, TransferStep
-from hotline.transfers.service import Transfers
 
 log = logging.getLogger(__name__)
 
@@ -228,18 +212,12 @@ async def _parts(
     )
     await scheduler.start()
 
-    intake, waiting, transfers = Intake(index.identify), Waiting(desk), Transfers(desk)
-    talk = Talk(desk, {Transfer: transfers.on_transfer, TransferStep: transfers.on_step})
-    phases: dict[type, Phase] = {
-        Arriving: intake,
-        Greeting: intake,
-        Routing: Entry(desk),
-        Queued: waiting,
-        Ringing: waiting,
-        Talking: talk,
-        Consulting: transfers,
-        Dialing: Dialer(desk, scheduler.report, ring_s=settings.callback_ring_s),
-    }
+    phases = phase_handlers(
+        desk=desk,
+        scheduler=scheduler,
+        identify=index.identify,
+        callback_ring_s=settings.callback_ring_s,
+    )
 
     async def sync_softphones() -> None:
         """Asterisk's operator accounts = the active operators in PostgreSQL."""

@@ -23,33 +23,17 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hotline.ari import AriClient, AriConfig, EventStream
-from hotline.callbacks.dialer import Dialer
 from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import Pending
-from hotline.calls.intake import Intake
-from hotline.calls.phases import (
-    Arriving,
-    Consulting,
-    Dialing,
-    Greeting,
-    Queued,
-    Ringing,
-    Routing,
-    Talking,
-)
-from hotline.calls.session import Call, Phase, Policy
+from hotline.calls.session import Call, Policy
 from hotline.calls.switchboard import Switchboard
-from hotline.calls.talk import Talk
 from hotline.core.ids import call_id_for, intake_case_id_for
 from hotline.core.records import CallQueued, CallStarted, CaseStep, Op
 from hotline.core.words import Availability
 from hotline.directory.identify import UNKNOWN, Identity
+from hotline.flow import phase_handlers
 from hotline.queues.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
 from hotline.queues.desk import Desk
-from hotline.queues.entry import Entry
-from hotline.queues.waiting import Waiting
-from hotline.transfers.requests import Transfer, TransferStep
-from hotline.transfers.service import Transfers
 
 from .fake_ari import PASSWORD, USER, FakeAri, Recorded
 
@@ -241,18 +225,12 @@ class Flow:
             queue=desk.queue,
         )
         await scheduler.start()
-        intake, waiting, transfers = Intake(self._identify), Waiting(desk), Transfers(desk)
-        talk = Talk(desk, {Transfer: transfers.on_transfer, TransferStep: transfers.on_step})
-        phases: dict[type, Phase] = {
-            Arriving: intake,
-            Greeting: intake,
-            Routing: Entry(desk),
-            Queued: waiting,
-            Ringing: waiting,
-            Talking: talk,
-            Consulting: transfers,
-            Dialing: Dialer(desk, scheduler.report, ring_s=self.callback_ring_s),
-        }
+        phases = phase_handlers(
+            desk=desk,
+            scheduler=scheduler,
+            identify=self._identify,
+            callback_ring_s=self.callback_ring_s,
+        )
         self.board = board = Switchboard(
             ari=ari,
             app=APP,

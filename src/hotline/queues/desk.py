@@ -127,9 +127,6 @@ class Desk:
     def queue(self, name: str) -> QueueConfig | None:
         return self.floor.config.queues.get(name)
 
-    def line(self, entry: str) -> object:
-        return self.floor.config.lines.get(entry)
-
     @property
     def config(self) -> RoutingConfig:
         return self.floor.config

@@ -1,0 +1,45 @@
+"""The call flow: which feature handles each phase of a call (calls/phases.py).
+
+The one place that knows them all; the switchboard is given this table and runs whatever
+handler the phase of a call names. A new phase (the emergency conference) is one more line.
+"""
+
+from __future__ import annotations
+
+from hotline.callbacks.dialer import Dialer
+from hotline.callbacks.scheduler import Scheduler
+from hotline.calls.intake import Identify, Intake
+from hotline.calls.phases import (
+    Arriving,
+    Consulting,
+    Dialing,
+    Greeting,
+    Queued,
+    Ringing,
+    Routing,
+    Talking,
+)
+from hotline.calls.session import Phase
+from hotline.calls.talk import Talk
+from hotline.queues.desk import Desk
+from hotline.queues.entry import Entry
+from hotline.queues.waiting import Waiting
+from hotline.transfers.requests import Transfer, TransferStep
+from hotline.transfers.service import Transfers
+
+
+def phase_handlers(
+    *, desk: Desk, scheduler: Scheduler, identify: Identify, callback_ring_s: int
+) -> dict[type, Phase]:
+    intake, waiting, transfers = Intake(identify), Waiting(desk), Transfers(desk)
+    talk = Talk(desk, {Transfer: transfers.on_transfer, TransferStep: transfers.on_step})
+    return {
+        Arriving: intake,  # calls/intake.py: answer, greet, identify, open the case
+        Greeting: intake,
+        Routing: Entry(desk),  # queues/entry.py: the line's queue, its hours
+        Queued: waiting,  # queues/waiting.py: music, offers, overflow
+        Ringing: waiting,
+        Talking: talk,  # calls/talk.py: bridged; requests such as transfers
+        Consulting: transfers,  # transfers/service.py: attended transfer
+        Dialing: Dialer(desk, scheduler.report, ring_s=callback_ring_s),  # callbacks/dialer.py
+    }
