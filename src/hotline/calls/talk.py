@@ -37,7 +37,11 @@ class Talk:
                 await self._party_left(call, state, event)
                 return
             if isinstance(event, Request):
-                await self._requests[type(event)](call, state, event)
+                try:
+                    await self._requests[type(event)](call, state, event)
+                except BaseException:
+                    event.refuse("the call failed while doing it")  # the asker is not left waiting
+                    raise
                 if call.state is not state:
                     return
 

@@ -95,7 +95,7 @@ class Desk:
         for op_id, (availability, reason) in states.items():
             self.floor.set_availability(op_id, availability, reason, now)
         self._apply_reachability()
-        for call_id, answer_clock in self._answer_clocks.items():  # thresholds may change
+        for call_id, answer_clock in list(self._answer_clocks.items()):  # thresholds change
             self._arm(call_id, answer_clock.origin, answer_clock.queue)
         self.loaded = True
         self.dispatch()
