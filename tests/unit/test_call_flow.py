@@ -40,7 +40,7 @@ from hotline.directory.identify import Identity
 from hotline.queues.config import LineConfig, QueueConfig, RoutingConfig
 from hotline.transfers.requests import Transfer
 
-from .callflow import TZ, Caller, Flow, channel, leg_channel, query, routing
+from .callflow import CALLER_NUMBER, TZ, Caller, Flow, channel, leg_channel, query, routing
 from .fake_ari import FakeAri
 
 Start = Callable[..., Awaitable[Flow]]
@@ -715,3 +715,32 @@ async def test_conversation_of_an_operator_no_longer_set_up_does_not_stop_reconc
         assert flow.errors == []
     finally:
         await flow.stop()
+
+
+async def test_a_caller_who_gets_through_has_their_waiting_callback_closed(
+    flows: Start,
+) -> None:
+    later = Pending(
+        callback_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        number=CALLER_NUMBER,
+        queue="general",
+        due_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),  # not being placed yet
+        attempt=1,
+        max_attempts=3,
+        spacing_s=900,
+        reason="abandoned",
+    )
+    flow = await flows(pending=[later], place_callbacks=True)
+    caller = await flow.arrive()  # the same number calls again, and an operator answers
+    await connect(flow, caller)
+    closed = await flow.wait_record(CallbackClosed)
+    assert (closed.callback_id, closed.outcome, closed.operator_id) == (
+        later.callback_id,
+        "talked",
+        1,
+    )
+    done = await flow.wait_event(ev.CallbackDone)
+    assert (done.callback_id, done.outcome) == (later.callback_id, "talked")
+    await flow.wait_step(later.case_id, "callback_done", reason="the caller called again")
+    assert flow.scheduler.pending() == []

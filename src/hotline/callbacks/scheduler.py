@@ -120,6 +120,13 @@ class Scheduler:
             by=by,
         )
 
+    def reached(self, number: str, operator_id: int) -> None:
+        """The number called in and talks to an operator now: its callbacks not yet being
+        placed are done (talked); nobody is called back about what was just answered."""
+        for cb in [c for c in self._pending.values() if c.number == number and c.active is None]:
+            del self._pending[cb.callback_id]
+            self._close(cb, "talked", operator_id, by=None, detail="the caller called again")
+
     def cancel(self, callback_id: uuid.UUID, by: str) -> None:
         cb = self._pending.get(callback_id)
         if cb is None:
@@ -313,6 +320,7 @@ class Scheduler:
         operator_id: int | None,
         *,
         by: str | None,
+        detail: str | None = None,
     ) -> None:
         at = self._clock()
         self._record(
@@ -321,7 +329,8 @@ class Scheduler:
             )
         )
         attempts = cb.attempt if outcome != "cancelled" else cb.attempt - 1
-        self._step(cb.case_id, "callback_done", actor=by or "system", outcome=outcome)
+        extra = {"reason": detail} if detail else {}
+        self._step(cb.case_id, "callback_done", actor=by or "system", outcome=outcome, **extra)
         self._publish(
             ev.CallbackDone(
                 callback_id=cb.callback_id,

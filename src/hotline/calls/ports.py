@@ -51,9 +51,16 @@ class CallbackRequest:
 class CallbackDesk(Protocol):
     def request(self, request: CallbackRequest) -> None: ...
 
+    def reached(self, number: str, operator_id: int) -> None:
+        """A caller got through to an operator: callbacks waiting for that number are done."""
+        ...
+
 
 class NoCallbacks:
     """For a service (or a test) without the callback scheduler: requests are dropped."""
 
     def request(self, request: CallbackRequest) -> None:
+        return None
+
+    def reached(self, number: str, operator_id: int) -> None:
         return None

@@ -166,6 +166,8 @@ class Waiting:
         )
         call.publish(ev.CaseChanged(case_id=info.case_id, status="in_progress"))
         call.step("operator_answered", operator_id=ring.operator_id)
+        if info.number is not None:
+            call.callbacks.reached(info.number, ring.operator_id)
 
     # --- offers ----------------------------------------------------------------------
 
