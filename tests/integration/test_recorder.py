@@ -21,6 +21,7 @@ from hotline.core.records import (
     CaseOpened,
     CaseStep,
     Op,
+    OperatorStateRecord,
 )
 from hotline.db import migrate
 from hotline.db.engine import make_engine
@@ -136,3 +137,68 @@ async def test_a_bad_row_is_set_aside_and_the_rest_written(
     assert await count(engine, "SELECT count(*) FROM calls WHERE ended_at IS NOT NULL") == 1
     rejected = (tmp_path / "spool.rejected").read_text()
     assert "orphan" in rejected and rejected.count("\n") == 1
+
+
+async def test_a_state_recorded_late_does_not_undo_a_newer_one(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The floor recorded "ready" when a call ended; the operator paused through the API a
+    moment later; the recorder writes the older "ready" after the pause: the pause stays."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO operators (username, display_name, state, state_reason,"
+                " state_since) VALUES ('late', 'Late', 'paused', 'lunch', :since)"
+            ),
+            {"since": AT + dt.timedelta(seconds=2)},
+        )
+        operator_id = (await conn.execute(text("SELECT id FROM operators"))).scalar_one()
+    recorder = Recorder(engine, tmp_path / "spool.jsonl")
+    recorder.submit(
+        OperatorStateRecord(
+            operator_id=operator_id, state="ready", reason=None, call_id=None, at=AT
+        )
+    )
+    recorder.submit(  # and a newer one does apply
+        OperatorStateRecord(
+            operator_id=operator_id,
+            state="on_call",
+            reason=None,
+            call_id=None,
+            at=AT + dt.timedelta(seconds=5),
+        )
+    )
+    await run_until_drained(recorder)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT state, state_reason FROM operators"))).one()
+        history = (
+            (await conn.execute(text("SELECT state FROM operator_state_changes ORDER BY at")))
+            .scalars()
+            .all()
+        )
+    assert tuple(row) == ("on_call", None)
+    assert history == ["ready", "on_call"]  # both kept in the history
+
+
+async def test_an_older_state_after_the_pause_keeps_the_pause(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO operators (username, display_name, state, state_reason,"
+                " state_since) VALUES ('late2', 'Late', 'paused', 'lunch', :since)"
+            ),
+            {"since": AT + dt.timedelta(seconds=2)},
+        )
+        operator_id = (await conn.execute(text("SELECT id FROM operators"))).scalar_one()
+    recorder = Recorder(engine, tmp_path / "spool.jsonl")
+    recorder.submit(
+        OperatorStateRecord(
+            operator_id=operator_id, state="ready", reason=None, call_id=None, at=AT
+        )
+    )
+    await run_until_drained(recorder)
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT state, state_reason FROM operators"))).one()
+    assert tuple(row) == ("paused", "lunch")

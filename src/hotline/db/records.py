@@ -194,9 +194,13 @@ _OPERATOR_STATE = (
     .on_conflict_do_nothing(index_elements=["event_id"])
     .returning(_TABLES["operator_state_changes"].c.id)
 )
+_operators = _TABLES["operators"].c
+# The floor's state of an operator, unless something newer was written since: a pause set
+# through the API a moment after a call ended must not be overwritten by the "ready" that
+# the call's end recorded before it (and that the recorder writes after it).
 _OPERATOR_NOW = (
     update(_TABLES["operators"])
-    .where(_TABLES["operators"].c.id == _P("operator_id"))
+    .where(_operators.id == _P("operator_id"), _operators.state_since <= _P("at"))
     .values(state=_P("state"), state_reason=_P("reason"), state_since=_P("at"))
 )
 _CALL_ENDED = (
