@@ -365,6 +365,10 @@ class Floor:
                 "wrapup_s": 0,
                 "service_level_s": 10,
                 "announce_every_s": None,
+                # app_queue has no callbacks: neither does the service's queue here, so that
+                # the two are compared on the same calls (an abandoned caller's callback would
+                # otherwise be offered, and counted, later)
+                "callback_on_abandon": False,
             },
         )
         self.queue_made = True

@@ -1,4 +1,5 @@
-"""callbacks dialled (status, due time, attempts), the answer clock, queue callback settings
+"""callbacks dialled (status, due time, attempts), the answer clock, queue callback settings,
+operators' availability apart from the state the floor shows
 
 Revision ID: 0003
 Revises: 0002
@@ -30,6 +31,23 @@ def upgrade() -> None:
         "queues_callback_attempts", "queues", "callback_attempts BETWEEN 1 AND 10"
     )
     op.create_check_constraint("queues_callback_spacing", "queues", "callback_spacing_s > 0")
+    op.add_column(
+        "queues",
+        sa.Column("callback_on_abandon", sa.Boolean(), server_default="true", nullable=False),
+    )
+    # What an operator (or a supervisor for them) set, apart from what the floor shows in
+    # `state` (on a call, wrapping up): a reload of the floor reads this, never the live state.
+    op.add_column(
+        "operators",
+        sa.Column("availability", sa.Text(), server_default="logged_out", nullable=False),
+    )
+    op.execute(
+        "UPDATE operators SET availability = CASE WHEN state IN ('paused', 'logged_out')"
+        " THEN state ELSE 'ready' END"
+    )
+    op.create_check_constraint(
+        "operators_availability", "operators", "availability IN ('logged_out', 'ready', 'paused')"
+    )
 
     op.add_column(
         "callbacks", sa.Column("status", sa.Text(), server_default="pending", nullable=False)
@@ -111,6 +129,9 @@ def downgrade() -> None:
         "status",
     ):
         op.drop_column("callbacks", column)
+    op.drop_constraint("operators_availability", "operators", type_="check")
+    op.drop_column("operators", "availability")
+    op.drop_column("queues", "callback_on_abandon")
     op.drop_constraint("queues_callback_spacing", "queues", type_="check")
     op.drop_constraint("queues_callback_attempts", "queues", type_="check")
     op.drop_column("queues", "callback_spacing_s")

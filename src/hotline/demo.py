@@ -149,6 +149,7 @@ async def load(conn: AsyncConnection, sip_password: str | None = None) -> bool:
         if sip_password:
             values["sip_md5_cred"] = md5_cred(endpoint, sip_password)
             values["state"] = "ready"
+            values["availability"] = "ready"
         op_id = (
             await conn.execute(insert(Operator).values(**values).returning(Operator.id))
         ).scalar_one()

@@ -36,7 +36,7 @@ from hotline.directory.index import DirectoryIndex
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
 from hotline.flow import phase_handlers
-from hotline.operators.accounts import sync_accounts
+from hotline.operators.accounts import AccountSync
 from hotline.operators.store import operator_accounts
 from hotline.queues.desk import Desk
 from hotline.queues.setup import load_config, standing_states
@@ -182,7 +182,7 @@ class _Parts:
     index: DirectoryIndex
     scheduler: Scheduler
     board: Switchboard
-    sync_softphones: Callable[[], Awaitable[None]]
+    sync_softphones: Callable[[], Awaitable[None]]  # after an admin change: what changed
 
 
 async def _parts(
@@ -219,16 +219,25 @@ async def _parts(
         callback_ring_s=settings.callback_ring_s,
     )
 
-    async def sync_softphones() -> None:
-        """Asterisk's operator accounts = the active operators in PostgreSQL."""
+    accounts = AccountSync(ari, static=settings.static_endpoints)
+
+    async def sync_softphones(*, full: bool = False) -> None:
+        """Asterisk's operator accounts = the active operators in PostgreSQL: all of them on
+        every connect, only what changed after an admin change."""
         async with engine.connect() as conn:
             wanted = await operator_accounts(conn)
         try:
-            done = await sync_accounts(ari, wanted, static=settings.static_endpoints)
+            done = await (accounts.full(wanted) if full else accounts.changes(wanted))
         except AriError as err:
             log.error("operator accounts not synced (%s); retrying on the next change", err.status)
             return
-        log.info("operator accounts: %d pushed, %d removed", len(done.pushed), len(done.removed))
+        if full or done.pushed or done.removed:
+            log.info(
+                "operator accounts: %d pushed, %d removed", len(done.pushed), len(done.removed)
+            )
+
+    async def on_connect() -> None:
+        await sync_softphones(full=True)
 
     board = Switchboard(
         ari=ari,
@@ -240,7 +249,7 @@ async def _parts(
         endpoints=desk,
         seats=desk,
         callbacks=scheduler,
-        on_connect=sync_softphones,
+        on_connect=on_connect,
     )
     scheduler.bind(board.outbound)
     return _Parts(desk, index, scheduler, board, sync_softphones)

@@ -295,7 +295,7 @@ async def test_audit_names_the_actor_and_keeps_no_secret(api: Api) -> None:
         ("desk", "state", "operator"),
     ]
     assert rows[-2].after["sip_password"] == "(changed)"
-    assert rows[-1].after == {"state": "paused", "state_reason": "x"}
+    assert rows[-1].after == {"availability": "paused", "state_reason": "x"}
     [(dump,)] = await api.sql("SELECT string_agg(row_to_json(a)::text, ' ') FROM audit_log a")
     [(tokens,)] = await api.sql("SELECT string_agg(token_sha256, ' ') FROM api_tokens")
     creds = [r.sip_md5_cred for r in await api.sql("SELECT sip_md5_cred FROM operators")]

@@ -285,3 +285,31 @@ async def test_a_conversation_survives_a_crash_of_the_service(
     assert kinds.count("operator_answered") == 1 and kinds.count("call_received") == 1
     assert kinds[-2:] == ["resumed", "caller_hung_up"]
     await nothing_left_in_asterisk()
+
+
+async def test_a_pause_set_during_a_call_holds_after_it(
+    floor: Floor, db: asyncpg.Connection
+) -> None:
+    """Paused while talking: after the call the operator is paused, not ready, and stays so
+    when the set-up is read again (any admin change reloads it)."""
+    queue = await floor.queue(wrapup_s=0)
+    await floor.route("hotline", queue)
+    op_id, phone = await floor.operator({queue: 0})
+    since = now()
+    caller = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=5000))
+    await phone.wait_for("answered")
+    await floor.state(op_id, "paused", "meeting")
+    assert (await caller).ok
+    await finished_call(db, since)
+    await phone.wait_for("ended")
+    await floor.api("PATCH", f"/api/queues/{queue}", {"wrapup_s": 1})  # reloads the floor
+    async with asyncio.timeout(5):
+        while (await floor.api("GET", f"/api/operators/{op_id}"))["state"] != "paused":
+            await asyncio.sleep(0.1)
+    operator = await floor.api("GET", f"/api/operators/{op_id}")
+    assert (operator["availability"], operator["state_reason"]) == ("paused", "meeting")
+    view = await floor.api("GET", "/api/floor")
+    assert view["operators"][str(op_id)]["state"] == "paused"
+    second = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=2000))
+    assert (await second).ok
+    assert phone.calls == 1  # not offered while paused

@@ -155,6 +155,9 @@ class CallbackClosed(_Op):
 
 
 class OperatorStateRecord(_Op):
+    """What the floor shows of an operator now; with `availability`, also what they are set
+    to (the floor pauses an operator who let a call ring out)."""
+
     op: Literal["operator_state"] = "operator_state"
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     operator_id: int
@@ -162,6 +165,7 @@ class OperatorStateRecord(_Op):
     reason: str | None
     call_id: uuid.UUID | None
     at: dt.datetime
+    availability: str | None = None
 
 
 Op = Annotated[

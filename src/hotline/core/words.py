@@ -18,6 +18,7 @@ STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 Availability = Literal["logged_out", "ready", "paused"]
 """What an operator (or a supervisor for them) sets."""
+AVAILABILITIES: tuple[Availability, ...] = get_args(Availability)
 OperatorState = Literal["logged_out", "ready", "offered", "on_call", "wrap_up", "paused"]
 """What the floor shows: availability plus what the calls make of it."""
 OPERATOR_STATES: tuple[OperatorState, ...] = get_args(OperatorState)

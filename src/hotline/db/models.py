@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hotline.core.words import CASE_CHANNELS, OPERATOR_STATES, ROLES, STRATEGIES
+from hotline.core.words import AVAILABILITIES, CASE_CHANNELS, OPERATOR_STATES, ROLES, STRATEGIES
 
 ENTRIES = CASE_CHANNELS
 CALLER_KINDS = ("elder", "contact", "terminal", "unknown", "anonymous", "unverified")
@@ -118,6 +118,7 @@ class Operator(Base):
             _one_of("state", OPERATOR_STATES),
             name="operators_state",
         ),
+        CheckConstraint(_one_of("availability", AVAILABILITIES), name="operators_availability"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(Text, unique=True)
@@ -128,9 +129,12 @@ class Operator(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     # PJSIP digest credential md5("endpoint:realm:password"): the password itself is not kept.
     sip_md5_cred: Mapped[str | None] = mapped_column(Text)
+    # What the floor shows (ready, offered, on_call, wrap_up, paused, logged_out) ...
     state: Mapped[str] = mapped_column(Text, server_default="logged_out")
     state_reason: Mapped[str | None] = mapped_column(Text)
     state_since: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # ... and what was set (through the API, or a pause for letting a call ring out).
+    availability: Mapped[str] = mapped_column(Text, server_default="logged_out")
 
 
 class Case(Base):
@@ -229,6 +233,7 @@ class Queue(Base):
     announce_every_s: Mapped[int | None] = mapped_column(Integer, server_default="30")
     callback_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="3")
     callback_spacing_s: Mapped[int] = mapped_column(Integer, server_default="900")
+    callback_on_abandon: Mapped[bool] = mapped_column(Boolean, server_default="true")
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 

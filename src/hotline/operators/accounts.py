@@ -194,3 +194,50 @@ async def sync_accounts(
         if await remove_account(ari, name):
             removed.append(name)
     return SyncResult(pushed=tuple(pushed), removed=tuple(removed), failed=failed)
+
+
+class AccountSync:
+    """Keeps Asterisk's operator accounts equal to the wanted ones.
+
+    `full` (on every connect of the events socket) pushes every account and removes the
+    strays Asterisk lists; `changes` (after an admin change) pushes only accounts that are new
+    or changed since and removes only those gone since, so that an operator's state change
+    costs no ARI request at all.
+    """
+
+    def __init__(self, ari: AriClient, *, static: frozenset[str]) -> None:
+        self._ari = ari
+        self._static = static
+        self._pushed: dict[str, str] | None = None  # None: not known (before a full sync)
+
+    async def full(self, wanted: Mapping[str, str]) -> SyncResult:
+        result = await sync_accounts(self._ari, wanted, static=self._static)
+        self._pushed = {name: wanted[name] for name in result.pushed}
+        return result
+
+    async def changes(self, wanted: Mapping[str, str]) -> SyncResult:
+        if self._pushed is None:
+            return await self.full(wanted)
+        pushed, removed, failed = [], [], {}
+        for name, cred in wanted.items():
+            if self._pushed.get(name) == cred:
+                continue
+            if name in self._static:
+                failed[name] = "name taken by a static endpoint (pjsip.conf)"
+                continue
+            try:
+                await push_account(self._ari, name, cred)
+            except ValueError as err:
+                failed[name] = str(err)
+            except (BadRequest, Conflict, NotFound, Unprocessable) as err:
+                failed[name] = f"{type(err).__name__}: {err.message}"
+            else:
+                self._pushed[name] = cred
+                pushed.append(name)
+        if failed:  # counts only: user names may be people's names
+            log.warning("%d operator account(s) not pushed", len(failed))
+        for name in [n for n in self._pushed if n not in wanted]:
+            await remove_account(self._ari, name)
+            del self._pushed[name]
+            removed.append(name)
+        return SyncResult(pushed=tuple(pushed), removed=tuple(removed), failed=failed)

@@ -52,7 +52,8 @@ class OperatorReply(BaseModel):
     sip_endpoint: str | None
     line_cap: int
     active: bool
-    state: OperatorState
+    state: OperatorState  # what the floor shows now
+    availability: Availability  # what the operator (or a supervisor) set
     state_reason: str | None
     state_since: dt.datetime
     created_at: dt.datetime

@@ -41,6 +41,7 @@ _OPERATOR = (
     Operator.line_cap,
     Operator.active,
     Operator.state,
+    Operator.availability,
     Operator.state_reason,
     Operator.state_since,
     Operator.created_at,
@@ -165,12 +166,17 @@ async def set_state(
     before = await get_operator(conn, operator_id, lock=True)
     if body.state != "logged_out" and not before["active"]:
         raise Conflict("state", "the operator is inactive")
-    if (before["state"], before["state_reason"]) == (body.state, body.reason):
+    if before["availability"] == body.state and before["state_reason"] == body.reason:
         return Outcome(before, None)
     query = (
         update(Operator)
         .where(Operator.id == operator_id)
-        .values(state=body.state, state_reason=body.reason, state_since=func.now())
+        .values(
+            state=body.state,
+            availability=body.state,
+            state_reason=body.reason,
+            state_since=func.now(),
+        )
         .returning(*_OPERATOR)
     )
     record = as_record((await conn.execute(query)).one())
@@ -179,7 +185,7 @@ async def set_state(
             operator_id=operator_id, at=func.now(), state=body.state, reason=body.reason
         )
     )
-    keys = ("state", "state_reason")
+    keys = ("availability", "state_reason")
     change = await audit(
         conn,
         actor,

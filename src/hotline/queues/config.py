@@ -21,6 +21,7 @@ class QueueConfig:
     announce_every_s: int | None = 30
     callback_attempts: int = 3
     callback_spacing_s: int = 900
+    callback_on_abandon: bool = True
     members: Mapping[int, int] = field(default_factory=dict)  # operator id -> penalty
 
 

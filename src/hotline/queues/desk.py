@@ -207,7 +207,7 @@ class Desk:
     def offer_failed(self, call_id: uuid.UUID, operator_id: int, *, rang_out: bool) -> None:
         self.floor.offer_failed(call_id, operator_id, rang_out=rang_out)
         if rang_out:
-            self._state(operator_id, "paused", "rang_out", call_id)
+            self._state(operator_id, "paused", "rang_out", call_id, availability="paused")
             log.info("operator %d paused: let a call ring out", operator_id)
         self.dispatch()
 
@@ -226,8 +226,11 @@ class Desk:
     def finished(self, call_id: uuid.UUID, operator_id: int, queue: str) -> None:
         conf = self.floor.config.queues.get(queue)
         wrapup = conf.wrapup_s if conf else 0
-        self.floor.finished(call_id, operator_id, self._clock(), wrapup)
-        self._state(operator_id, "wrap_up" if wrapup else "ready", None, call_id)
+        now = self._clock()
+        self.floor.finished(call_id, operator_id, now, wrapup)
+        live = self.floor.operators.get(operator_id)
+        if live is not None:  # what the floor shows now: wrapping up, ready, or paused
+            self._state(operator_id, live.state(now), live.pause_reason, call_id)
         self.dispatch()
 
     def set_availability(
@@ -330,7 +333,13 @@ class Desk:
         )
 
     def _state(
-        self, operator_id: int, state: str, reason: str | None, call_id: uuid.UUID | None
+        self,
+        operator_id: int,
+        state: str,
+        reason: str | None,
+        call_id: uuid.UUID | None,
+        *,
+        availability: Availability | None = None,
     ) -> None:
         self._record(
             OperatorStateRecord(
@@ -339,5 +348,6 @@ class Desk:
                 reason=reason,
                 call_id=call_id,
                 at=dt.datetime.now(dt.UTC),
+                availability=availability,
             )
         )

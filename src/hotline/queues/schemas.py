@@ -27,6 +27,7 @@ class QueueBody(Body):
     # Callbacks of this queue: how many times to dial, and how long between tries.
     callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     callback_spacing_s: Annotated[int, Field(ge=1, le=86400)] = 900
+    callback_on_abandon: bool = True  # call back callers who hung up while waiting here
 
     @field_validator("name")
     @classmethod
@@ -85,6 +86,7 @@ class QueueReply(BaseModel):
     announce_every_s: int | None
     callback_attempts: int
     callback_spacing_s: int
+    callback_on_abandon: bool
     updated_at: dt.datetime
 
 

@@ -36,6 +36,7 @@ async def load_config(conn: AsyncConnection) -> RoutingConfig:
                 announce_every_s=q.announce_every_s,
                 callback_attempts=q.callback_attempts,
                 callback_spacing_s=q.callback_spacing_s,
+                callback_on_abandon=q.callback_on_abandon,
                 members={o: p for o, p in members[q.id].items() if o in operators},
             )
             for q in queues
@@ -58,14 +59,14 @@ async def load_config(conn: AsyncConnection) -> RoutingConfig:
 async def standing_states(conn: AsyncConnection) -> dict[int, tuple[Availability, str | None]]:
     """Each active operator's availability as last set (API or the floor)."""
     rows = await conn.execute(
-        select(Operator.id, Operator.state, Operator.state_reason).where(Operator.active)
+        select(Operator.id, Operator.availability, Operator.state_reason).where(Operator.active)
     )
     result: dict[int, tuple[Availability, str | None]] = {}
-    for op_id, state, reason in rows:
-        if state == "paused":
+    for op_id, availability, reason in rows:
+        if availability == "paused":
             result[op_id] = ("paused", reason)
-        elif state == "logged_out":
+        elif availability == "logged_out":
             result[op_id] = ("logged_out", None)
-        else:  # ready, and the live states a crash may have left behind
+        else:
             result[op_id] = ("ready", None)
     return result

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from hotline.core.errors import Conflict, Invalid, NotFound
 from hotline.core.words import FALLBACK
 from hotline.db.audit import Outcome, Record, any_of, as_record, audit, one, pick
-from hotline.db.models import Call, Line, Operator, Queue, QueueMember
+from hotline.db.models import Call, Callback, Line, Operator, Queue, QueueMember
 from hotline.operators.store import lock_operator
 from hotline.queues.schemas import LineBody, MemberBody, QueueBody
 
@@ -29,6 +29,7 @@ _QUEUE_SETTINGS = (
     Queue.announce_every_s,
     Queue.callback_attempts,
     Queue.callback_spacing_s,
+    Queue.callback_on_abandon,
 )
 _QUEUE_AUDIT = tuple(column.key for column in _QUEUE_SETTINGS)
 
@@ -130,6 +131,10 @@ async def delete_queue(conn: AsyncConnection, actor: str, name: str) -> Outcome:
             "another queue overflows into this queue",
         ),
         (exists().where(Call.queue_id == queue_id), "calls were queued here; it stays for them"),
+        (
+            exists().where(Callback.queue_id == queue_id),
+            "callbacks were queued here; it stays for them",
+        ),
     ):
         if await any_of(conn, condition):
             raise Conflict("name", detail)

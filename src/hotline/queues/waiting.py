@@ -77,7 +77,9 @@ class Waiting:
         if isinstance(state, Ringing):
             for ring in state.rings:
                 await legs.drop(call, ring.channel_id)
-        if why == "gone" and call.info.kind == "inbound":
+        conf = self._desk.queue(state.queue)
+        wanted = conf is None or conf.callback_on_abandon
+        if why == "gone" and call.info.kind == "inbound" and wanted:
             call.callbacks.request(
                 CallbackRequest(
                     case_id=call.info.case_id,
