@@ -61,5 +61,5 @@ def http_app(
         routes += callbacks_http.routes(engine, scheduler)
     if bus is not None:
         routes += events_http.routes(bus, snapshot)
-    everything = meta.routes(engine, health, __version__)(routes)
+    everything = meta.routes(engine, health, __version__, routes)
     return make_app(engine, token, everything)

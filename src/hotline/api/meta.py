@@ -41,57 +41,56 @@ class AuditEntryReply(BaseModel):
 
 
 def routes(
-    engine: AsyncEngine, health: Callable[[], dict[str, Any]], version: str
-) -> Callable[[Sequence[Route]], list[Route]]:
-    """The meta routes; the OpenAPI document covers `others` and these."""
+    engine: AsyncEngine,
+    health: Callable[[], dict[str, Any]],
+    version: str,
+    others: Sequence[Route],
+) -> list[Route]:
+    """`others` and the meta routes; the OpenAPI document describes them all."""
+    doc: dict[str, Any] = {}
 
-    def with_others(others: Sequence[Route]) -> list[Route]:
-        doc: dict[str, Any] = {}
+    async def healthz(request: web.Request) -> web.Response:
+        return reply(health())
 
-        async def healthz(request: web.Request) -> web.Response:
-            return reply(health())
+    async def openapi(request: web.Request) -> web.Response:
+        return reply(doc)
 
-        async def openapi(request: web.Request) -> web.Response:
-            return reply(doc)
+    async def audit(request: web.Request) -> web.Response:
+        limit = bodies.limit(request.query.get("limit"))
+        return reply(await read(engine, lambda c: audit_entries(c, limit)))
 
-        async def audit(request: web.Request) -> web.Response:
-            limit = bodies.limit(request.query.get("limit"))
-            return reply(await read(engine, lambda c: audit_entries(c, limit)))
-
-        limit = Query("limit", "at most this many (1-1000, default 50)", {"type": "integer"})
-        mine = [
-            Route(
-                "GET",
-                "/healthz",
-                healthz,
-                "Is the service up, and connected to Asterisk",
-                TAG,
-                access="public",
-                reply=Health,
-            ),
-            Route(
-                "GET",
-                "/api/openapi.json",
-                openapi,
-                "This document",
-                TAG,
-                access="public",
-                reply=dict[str, Any],
-            ),
-            Route(
-                "GET",
-                "/api/audit",
-                audit,
-                "The audit log: every admin change, the latest first",
-                "access",
-                roles=("admin", "supervisor"),
-                query=(limit,),
-                reply=list[AuditEntryReply],
-                errors=(422,),
-            ),
-        ]
-        everything = [*others, *mine]
-        doc.update(document(everything, title="Hotline call controller", version=version))
-        return everything
-
-    return with_others
+    limit = Query("limit", "at most this many (1-1000, default 50)", {"type": "integer"})
+    mine = [
+        Route(
+            "GET",
+            "/healthz",
+            healthz,
+            "Is the service up, and connected to Asterisk",
+            TAG,
+            access="public",
+            reply=Health,
+        ),
+        Route(
+            "GET",
+            "/api/openapi.json",
+            openapi,
+            "This document",
+            TAG,
+            access="public",
+            reply=dict[str, Any],
+        ),
+        Route(
+            "GET",
+            "/api/audit",
+            audit,
+            "The audit log: every admin change, the latest first",
+            "access",
+            roles=("admin", "supervisor"),
+            query=(limit,),
+            reply=list[AuditEntryReply],
+            errors=(422,),
+        ),
+    ]
+    everything = [*others, *mine]
+    doc.update(document(everything, title="Hotline call controller", version=version))
+    return everything
