@@ -14,15 +14,12 @@ T = TypeVar("T")
 class Tasks:
     def __init__(self, stack: contextlib.AsyncExitStack) -> None:
         self._stack = stack
-        self.running: list[asyncio.Task[Any]] = []
 
     def start(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
         task = asyncio.create_task(coro, name=name)
-        self.running.append(task)
         self._stack.push_async_callback(self._stop, task)
         return task
 
     async def _stop(self, task: asyncio.Task[Any]) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        self.running.remove(task)

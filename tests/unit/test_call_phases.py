@@ -86,7 +86,6 @@ def test_consulting_completes_with_the_target_or_cancels_back() -> None:
 def test_every_live_phase_can_end_keeping_the_cause(state: object) -> None:
     assert state.hung_up(T3, 16, "Normal Clearing") == Ended(T3, "caller", 16, "Normal Clearing")  # type: ignore[attr-defined]
     assert state.lost(T3).by == "lost"  # type: ignore[attr-defined]
-    assert state.ended_by("operator", T3).by == "operator"  # type: ignore[attr-defined]
 
 
 def test_ended_is_terminal() -> None:

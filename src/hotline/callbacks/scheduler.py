@@ -24,7 +24,7 @@ from hotline.callbacks.store import Pending
 from hotline.calls.messages import Refused
 from hotline.calls.phases import LiveState, Queued
 from hotline.calls.ports import CallbackRequest, Publish, Record
-from hotline.calls.session import Call, CallInfo
+from hotline.calls.session import Call, CallInfo, now
 from hotline.core import events as ev
 from hotline.core.ids import attempt_call_id, callback_id_for
 from hotline.core.records import CallbackAttempted, CallbackClosed, CallbackDue, CaseStep
@@ -39,10 +39,6 @@ Load = Callable[[], Awaitable[list[Pending]]]
 RETRY_AFTER_ERROR = dt.timedelta(seconds=30)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Scheduler:
     def __init__(
         self,
@@ -51,7 +47,7 @@ class Scheduler:
         record: Record,
         publish: Publish,
         queue: Callable[[str], QueueConfig | None],
-        clock: Callable[[], dt.datetime] = _now,
+        clock: Callable[[], dt.datetime] = now,
     ) -> None:
         self._load = load
         self._record = record

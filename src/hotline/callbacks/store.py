@@ -99,17 +99,6 @@ async def listed(conn: AsyncConnection, *, status: str | None, limit: int) -> li
     return [as_record(row) for row in await conn.execute(query)]
 
 
-async def one(conn: AsyncConnection, callback_id: uuid.UUID) -> dict[str, Any] | None:
-    query = (
-        select(*_LISTED)
-        .join(Case, Case.id == Callback.case_id)
-        .outerjoin(Queue, Queue.id == Callback.queue_id)
-        .where(Callback.id == callback_id)
-    )
-    row = (await conn.execute(query)).first()
-    return None if row is None else as_record(row)
-
-
 async def case_queue(conn: AsyncConnection, case_id: uuid.UUID) -> str | None:
     """The queue the case's latest call waited in."""
     query = (

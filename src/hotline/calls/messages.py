@@ -22,7 +22,6 @@ class Signal:
 
 VANISHED = Signal("vanished")  # reconciliation found the customer's channel gone
 HAND_OVER = Signal("hand_over")  # the service is shutting down
-WAKE = Signal("wake")  # re-check timers (nothing else)
 
 
 class HandOverRequested(Exception):

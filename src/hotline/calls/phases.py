@@ -54,11 +54,6 @@ class _Live:
         """Sent to the dialplan's duty ring group."""
         return Ended(at, "fallback")
 
-    def ended_by(
-        self, by: str, at: dt.datetime, cause: int | None = None, cause_txt: str | None = None
-    ) -> Ended:
-        return Ended(at, by, cause, cause_txt)
-
 
 @dataclass(frozen=True)
 class Arriving(_Live):

@@ -85,9 +85,6 @@ class Switchboard:
     def live(self) -> int:
         return len(self._calls)
 
-    def calls(self) -> list[Call]:
-        return list(self._calls.values())
-
     async def handle(self, item: Event | StreamConnected | StreamDisconnected) -> None:
         if isinstance(item, Event) and self._seen(item):
             return  # the endpoint subscription repeats every channel event once

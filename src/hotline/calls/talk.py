@@ -47,7 +47,7 @@ class Talk:
 
     async def _party_left(self, call: Call, state: Talking, event: object) -> None:
         call.step("party_hung_up", operator_id=state.party.operator_id)
-        await self.release(call, state)
+        await release(call, state, self._seats)
         assert call.channel is not None
         with contextlib.suppress(NotFound):  # the caller may have gone at the same moment
             await call.ari.hangup(call.channel)
@@ -56,9 +56,6 @@ class Talk:
         call.finish(Ended(now(), by, cause, Q850.get(cause)))
 
     async def leave(self, call: Call, state: Talking, why: Why) -> None:
-        await release(call, state, self._seats)
-
-    async def release(self, call: Call, state: Talking) -> None:
         await release(call, state, self._seats)
 
 

@@ -198,15 +198,17 @@ _operators = _TABLES["operators"].c
 # The floor's state of an operator, unless something newer was written since: a pause set
 # through the API a moment after a call ended must not be overwritten by the "ready" that
 # the call's end recorded before it (and that the recorder writes after it).
-_OPERATOR_AVAILABILITY = (
-    update(_TABLES["operators"])
-    .where(_operators.id == _P("operator_id"), _operators.state_since <= _P("at"))
-    .values(availability=_P("availability"))
-)
 _OPERATOR_NOW = (
     update(_TABLES["operators"])
     .where(_operators.id == _P("operator_id"), _operators.state_since <= _P("at"))
-    .values(state=_P("state"), state_reason=_P("reason"), state_since=_P("at"))
+    .values(
+        state=_P("state"),
+        state_reason=_P("reason"),
+        state_since=_P("at"),
+        availability=func.coalesce(
+            _P("availability", type_=_operators.availability.type), _operators.availability
+        ),
+    )
 )
 _CALL_ENDED = (
     update(_TABLES["calls"])
@@ -273,8 +275,6 @@ async def apply(conn: AsyncConnection, op: Op) -> None:
             await run(_CALLBACK_CLOSED)
         case OperatorStateRecord():
             if (await run(_OPERATOR_STATE)).first() is not None:
-                if op.availability is not None:
-                    await run(_OPERATOR_AVAILABILITY)
                 await run(_OPERATOR_NOW)
         case CallEnded():
             await run(_CALL_ENDED)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,16 +30,13 @@ class DirectoryIndex:
         limit: int = 200_000,
         refresh_s: float = 300.0,
         ask_timeout: float = 1.5,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._limit = limit
         self._refresh_s = refresh_s
         self._ask_timeout = ask_timeout
-        self._clock = clock
         self._numbers: OrderedDict[str, tuple[Match, ...]] = OrderedDict()
         self.complete = False  # the whole directory fits: a miss is an unknown caller
-        self.loaded_at: float | None = None
         self._down = False
 
     def __len__(self) -> int:
@@ -90,7 +85,6 @@ class DirectoryIndex:
                     break
         self._numbers = OrderedDict((n, tuple(m)) for n, m in fresh.items())
         self.complete = complete
-        self.loaded_at = self._clock()
         log.info(
             "directory index: %d numbers%s", len(self._numbers), "" if complete else " (partial)"
         )

@@ -44,10 +44,6 @@ class Subscriber:
     async def next(self) -> str:
         return await self._queue.get()
 
-    @property
-    def backlog(self) -> int:
-        return self._queue.qsize()
-
 
 class Bus:
     def __init__(self, *, limit: int = 1000) -> None:
@@ -55,7 +51,6 @@ class Bus:
         self._subscribers: set[Subscriber] = set()
         self._folds: list[Fold] = []
         self.seq = 0
-        self.dropped = 0  # subscribers dropped for being too slow, since start
 
     def fold(self, fold: Fold) -> None:
         """Apply `fold` to every event, in order, before subscribers see it."""
@@ -74,7 +69,6 @@ class Bus:
         for subscriber in list(self._subscribers):
             if not subscriber.offer(text):
                 self._subscribers.discard(subscriber)
-                self.dropped += 1
                 log.warning("event stream: a subscriber fell behind and was dropped")
 
     def subscribe(self, snapshot: Callable[[int], object]) -> Subscriber:

@@ -138,6 +138,35 @@ async def remove_account(ari: AriClient, endpoint: str) -> bool:
     return deleted
 
 
+async def _push_each(
+    ari: AriClient,
+    accounts: Mapping[str, str],
+    *,
+    static: frozenset[str],
+    context: str = DEFAULT_CONTEXT,
+    transport: str = DEFAULT_TRANSPORT,
+) -> tuple[list[str], dict[str, str]]:
+    """Push each account; the names pushed, and those Asterisk refused with why (no secrets).
+    Losing ARI or its credentials propagates."""
+    pushed: list[str] = []
+    failed: dict[str, str] = {}
+    for name, cred in accounts.items():
+        if name in static:
+            failed[name] = "name taken by a static endpoint (pjsip.conf)"
+            continue
+        try:
+            await push_account(ari, name, cred, context=context, transport=transport)
+        except ValueError as err:
+            failed[name] = str(err)
+        except (BadRequest, Conflict, NotFound, Unprocessable) as err:
+            failed[name] = f"{type(err).__name__}: {err.message}"
+        else:
+            pushed.append(name)
+    if failed:  # counts only: user names may be people's names
+        log.warning("%d operator account(s) not pushed", len(failed))
+    return pushed, failed
+
+
 @dataclass(frozen=True)
 class SyncResult:
     """What :func:`sync_accounts` did."""
@@ -167,23 +196,9 @@ async def sync_accounts(
     (:class:`~hotline.ari.AriUnavailable`) or its credentials propagates: retry on the
     next connect.
     """
-    pushed: list[str] = []
-    failed: dict[str, str] = {}
-    for name, cred in wanted.items():
-        if name in static:
-            failed[name] = "name taken by a static endpoint (pjsip.conf)"
-            continue
-        try:
-            await push_account(ari, name, cred, context=context, transport=transport)
-        except ValueError as err:
-            failed[name] = str(err)
-        except (BadRequest, Conflict, NotFound, Unprocessable) as err:
-            failed[name] = f"{type(err).__name__}: {err.message}"
-        else:
-            pushed.append(name)
-    if failed:  # counts only: user names may be people's names
-        log.warning("%d operator account(s) not pushed", len(failed))
-
+    pushed, failed = await _push_each(
+        ari, wanted, static=static, context=context, transport=transport
+    )
     removed: list[str] = []
     for ep in await ari.list_endpoints():
         name = ep.resource
@@ -218,24 +233,10 @@ class AccountSync:
     async def changes(self, wanted: Mapping[str, str]) -> SyncResult:
         if self._pushed is None:
             return await self.full(wanted)
-        pushed, removed, failed = [], [], {}
-        for name, cred in wanted.items():
-            if self._pushed.get(name) == cred:
-                continue
-            if name in self._static:
-                failed[name] = "name taken by a static endpoint (pjsip.conf)"
-                continue
-            try:
-                await push_account(self._ari, name, cred)
-            except ValueError as err:
-                failed[name] = str(err)
-            except (BadRequest, Conflict, NotFound, Unprocessable) as err:
-                failed[name] = f"{type(err).__name__}: {err.message}"
-            else:
-                self._pushed[name] = cred
-                pushed.append(name)
-        if failed:  # counts only: user names may be people's names
-            log.warning("%d operator account(s) not pushed", len(failed))
+        changed = {n: c for n, c in wanted.items() if self._pushed.get(n) != c}
+        pushed, failed = await _push_each(self._ari, changed, static=self._static)
+        self._pushed.update((name, changed[name]) for name in pushed)
+        removed: list[str] = []
         for name in [n for n in self._pushed if n not in wanted]:
             await remove_account(self._ari, name)
             del self._pushed[name]
