@@ -12,16 +12,14 @@ It plays tests/sipp/operator_calls.xml as its main scenario, without registering
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-import signal
 import tempfile
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.integration.sipp import CARRIER_IP, SCENARIOS, free_port
+from tests.integration.sipp import CARRIER_IP, SCENARIOS, TraceLog, free_port, terminate
 from tests.integration.softphone import Behaviour
 
 
@@ -33,7 +31,7 @@ class OutsidePhone:
         self.proc: asyncio.subprocess.Process | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="outside-phone-"))
         self._log = self._dir / "events.log"
-        self._final: list[str] = []
+        self._trace = TraceLog(self._log)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -80,30 +78,14 @@ class OutsidePhone:
 
     async def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        self._final = self._events()
+        await terminate(proc)
+        self._trace.keep()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def _events(self) -> list[str]:
-        try:
-            text = self._log.read_text(errors="replace")
-        except FileNotFoundError:
-            return self._final
-        return [line.split()[0] for line in text.splitlines() if line.strip()]
 
     @property
     def counts(self) -> Counter[str]:
         """invite / answered / ended / cancelled / busy."""
-        return Counter(self._events())
+        return self._trace.counts
 
     async def wait_for(self, word: str, count: int = 1, *, limit: float = 20.0) -> None:
-        async with asyncio.timeout(limit):
-            while self.counts[word] < count:
-                await asyncio.sleep(0.05)
+        await self._trace.wait_for(word, count, limit)

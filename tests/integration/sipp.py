@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,3 +111,45 @@ async def duty_phone(*, limit: float = 60.0, ip: str = DUTY_IP) -> SippRun:
         ],
         limit + 5,
     )
+
+
+async def terminate(proc: asyncio.subprocess.Process | None) -> None:
+    """Stop a SIPp process: SIGTERM, then a kill if it has not gone within 5 s."""
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), 5)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+class TraceLog:
+    """What a SIPp scenario logs with -trace_logs: the first word of each line ("invite",
+    "answered", "ended", ...). `keep()` holds on to them before the log's folder goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._kept: list[str] = []
+
+    def words(self) -> list[str]:
+        try:
+            text = self.path.read_text(errors="replace")
+        except FileNotFoundError:
+            return self._kept
+        return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+    def keep(self) -> None:
+        self._kept = self.words()
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(self.words())
+
+    async def wait_for(self, word: str, count: int, limit: float) -> None:
+        """Wait until `word` has been logged `count` times."""
+        async with asyncio.timeout(limit):
+            while self.counts[word] < count:
+                await asyncio.sleep(0.05)

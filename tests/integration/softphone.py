@@ -13,10 +13,8 @@ Each softphone binds its own loopback address (127.0.0.10 and up) on port 5060.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import shutil
-import signal
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -24,7 +22,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from tests.integration.conftest import ari_get
-from tests.integration.sipp import ASTERISK, SCENARIOS, free_port
+from tests.integration.sipp import ASTERISK, SCENARIOS, TraceLog, free_port, terminate
 
 Behaviour = Literal["answer", "ringout", "busy"]
 SIP_PORT = 5060
@@ -63,7 +61,7 @@ class Softphone:
         self._log = self._dir / "events.log"
         self._out = self._dir / "sipp.out"
         self.registered = False
-        self._final: list[str] = []  # what it saw, kept once its folder is removed
+        self._trace = TraceLog(self._log)  # what it saw, kept once its folder is removed
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -186,24 +184,13 @@ class Softphone:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        self._final = self._events()
+        await terminate(proc)
+        self._trace.keep()
 
     # -- what it saw -------------------------------------------------------------------------
 
     def _events(self) -> list[str]:
-        try:
-            text = self._log.read_text(errors="replace")
-        except FileNotFoundError:
-            return self._final
-        return [line.split()[0] for line in text.splitlines() if line.strip()]
+        return self._trace.words()
 
     def _said(self, word: str) -> bool:
         return word in self._events()
@@ -218,7 +205,7 @@ class Softphone:
     def counts(self) -> Counter[str]:
         """invite / answered / ended / cancelled / busy, and registered (REGISTERs that
         succeeded, refreshes included)."""
-        return Counter(self._events())
+        return self._trace.counts
 
     @property
     def calls(self) -> int:
@@ -231,9 +218,7 @@ class Softphone:
 
     async def wait_for(self, word: str, count: int = 1, *, limit: float = 10.0) -> None:
         """Wait until the softphone has logged ``word`` (e.g. "ended") ``count`` times."""
-        async with asyncio.timeout(limit):
-            while self.counts[word] < count:
-                await asyncio.sleep(0.05)
+        await self._trace.wait_for(word, count, limit)
 
     async def online(self) -> bool:
         """Whether Asterisk shows this softphone's endpoint "online"."""

@@ -139,20 +139,25 @@ async def test_a_bad_row_is_set_aside_and_the_rest_written(
     assert "orphan" in rejected and rejected.count("\n") == 1
 
 
-async def test_a_state_recorded_late_does_not_undo_a_newer_one(
-    engine: AsyncEngine, tmp_path: Path
-) -> None:
-    """The floor recorded "ready" when a call ended; the operator paused through the API a
-    moment later; the recorder writes the older "ready" after the pause: the pause stays."""
+async def paused_at(engine: AsyncEngine, since: dt.datetime) -> int:
+    """An operator paused (for lunch) through the API at `since`."""
     async with engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO operators (username, display_name, state, state_reason,"
                 " state_since) VALUES ('late', 'Late', 'paused', 'lunch', :since)"
             ),
-            {"since": AT + dt.timedelta(seconds=2)},
+            {"since": since},
         )
-        operator_id = (await conn.execute(text("SELECT id FROM operators"))).scalar_one()
+        return int((await conn.execute(text("SELECT id FROM operators"))).scalar_one())
+
+
+async def test_a_state_recorded_late_does_not_undo_a_newer_one(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The floor recorded "ready" when a call ended; the operator paused through the API a
+    moment later; the recorder writes the older "ready" after the pause: the pause stays."""
+    operator_id = await paused_at(engine, AT + dt.timedelta(seconds=2))
     recorder = Recorder(engine, tmp_path / "spool.jsonl")
     recorder.submit(
         OperatorStateRecord(
@@ -183,15 +188,7 @@ async def test_a_state_recorded_late_does_not_undo_a_newer_one(
 async def test_an_older_state_after_the_pause_keeps_the_pause(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO operators (username, display_name, state, state_reason,"
-                " state_since) VALUES ('late2', 'Late', 'paused', 'lunch', :since)"
-            ),
-            {"since": AT + dt.timedelta(seconds=2)},
-        )
-        operator_id = (await conn.execute(text("SELECT id FROM operators"))).scalar_one()
+    operator_id = await paused_at(engine, AT + dt.timedelta(seconds=2))
     recorder = Recorder(engine, tmp_path / "spool.jsonl")
     recorder.submit(
         OperatorStateRecord(
