@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HOTLINE_MIGRATIONS=/app
 
+# Offline speech: espeak-ng speaks (Mandarin from numbered pinyin), sox resamples to 8 kHz.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml alembic.ini ./
 COPY src ./src

@@ -5,7 +5,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${HOTLINE_STATE:-/var/lib/hotline}
 APT_PACKAGES=(debootstrap sip-tester postgresql postgresql-client python3 python3-venv
-              python3-dev gcc curl ca-certificates)
+              python3-dev gcc curl ca-certificates espeak-ng sox)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -59,6 +59,9 @@ secrets_env() {
   export HOTLINE_ARI_USER=${HOTLINE_ARI_USER:-hotline}
   export HOTLINE_DATABASE_URL=${HOTLINE_DATABASE_URL:-postgresql://hotline:${HOTLINE_DB_PASSWORD}@127.0.0.1:5432/hotline}
   export HOTLINE_SPOOL=${HOTLINE_SPOOL:-$STATE/spool.jsonl}
+  # Synthesised speech goes where the sandbox's Asterisk reads its sounds.
+  HOTLINE_SOUNDS_DIR=${HOTLINE_SOUNDS_DIR:-$("$REPO/asterisk-docker/sandbox.sh" sounds)}
+  export HOTLINE_SOUNDS_DIR
 }
 
 postgres() {

@@ -1,0 +1,1 @@
+"""Offline Mandarin (and English, Russian) speech for Asterisk: espeak-ng and sox."""

@@ -1,0 +1,75 @@
+"""The hotline's own spoken prompts, in slow clear Mandarin, and the media Asterisk plays for
+each: synthesised, or a deployment's recording named in its configuration."""
+
+# ruff: noqa: RUF001 - Mandarin text: its full-width punctuation is meant
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .tts import Speech
+
+OVERRIDE_SCHEMES = ("sound:", "recording:")
+
+
+@dataclass(frozen=True)
+class PromptTexts:
+    """The prompts' words. `queue_wait` and `transfer` are templates, said through
+    `queue_position` and `transfer_to` when a call needs them."""
+
+    greeting: str = "您好，这里是养老服务热线。请稍候，我们马上为您接通。"
+    after_hours: str = (
+        "您好，这里是养老服务热线。现在不是服务时间。需要我们给您回电，请按1。"
+        "如有紧急情况，请拨打120。"
+    )
+    queue_wait: str = "您前面还有{n}位，请稍候。"
+    transfer: str = "正在为您转接{who}，请稍候。"
+    callback_thanks: str = "好的，我们会尽快给您回电，请保持电话畅通。再见。"
+    emergency_hold: str = "我们正在为您联系急救，请不要挂机。"
+    elder_dropped: str = "老人的电话已断开，我们正在回拨，请不要挂机。"
+
+    def fixed(self) -> dict[str, str]:
+        """The prompts that are the same for every call, by name."""
+        return {
+            "greeting": self.greeting,
+            "after_hours": self.after_hours,
+            "callback_thanks": self.callback_thanks,
+            "emergency_hold": self.emergency_hold,
+            "elder_dropped": self.elder_dropped,
+        }
+
+    def queue_position(self, n: int) -> str:
+        return self.queue_wait.format(n=n)
+
+    def transfer_to(self, who: str) -> str:
+        return self.transfer.format(who=who)
+
+
+async def build_prompts(
+    speech: Speech, texts: PromptTexts, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    """Prompt name -> media reference for each of `texts.fixed()`: the override when there is
+    one (`sound:custom/greeting`, `recording:greeting`; never synthesised), else the
+    synthesised text. Raises ValueError for an override of no prompt or of no media form,
+    SpeechError when synthesis fails."""
+    fixed = texts.fixed()
+    for name, media in overrides.items():
+        if name not in fixed:
+            raise ValueError(f"no prompt {name!r} to override; prompts: {', '.join(fixed)}")
+        scheme = next((s for s in OVERRIDE_SCHEMES if media.startswith(s)), None)
+        if scheme is None or not media.removeprefix(scheme).strip():
+            raise ValueError(
+                f"prompt {name!r}: override {media!r} is not sound:<file> or recording:<name>"
+            )
+    try:
+        async with asyncio.TaskGroup() as group:
+            said = {
+                name: group.create_task(speech.say(text))
+                for name, text in fixed.items()
+                if name not in overrides
+            }
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return {name: overrides.get(name) or said[name].result().name for name in fixed}

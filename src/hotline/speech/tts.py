@@ -1,0 +1,204 @@
+"""Offline text to speech for Asterisk: espeak-ng piped into sox, written as 8 kHz mono
+16-bit WAV files that Asterisk plays as `sound:<prefix>/tts-<hash>`.
+
+A file is named by a hash of what shapes its sound (language, voice, rate, text), so a text
+is synthesised once and then found on disk, also by later processes. The text itself is
+never logged nor put in an error, a file name or a command line: it can hold an elder's
+name and address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .pinyin import to_pinyin
+
+log = logging.getLogger(__name__)
+
+VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us", "ru": "ru"}
+ESPEAK = "espeak-ng"
+SOX = "sox"
+RATES = range(80, 451)  # words a minute espeak-ng accepts
+TIMEOUT_S = 30.0
+PIPELINE = 1  # part of every file's hash: bump when the same text would now sound different
+_TO_ASTERISK = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "wav")
+_HEADROOM = ("gain", "-1")  # espeak-ng peaks at full scale; resampling would clip
+
+
+class SpeechError(Exception):
+    """Synthesis failed: espeak-ng or sox missing, failing or too slow."""
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A synthesised text: `name` is what Asterisk plays, `path` the file on this host."""
+
+    name: str
+    path: Path
+    cached: bool  # found on disk, not synthesised by this call
+    seconds: float  # synthesis time; 0 when cached
+
+
+@dataclass
+class _Flight:
+    lock: asyncio.Lock
+    users: int = 0
+
+
+class Speech:
+    """Synthesises texts into `directory`, which Asterisk knows as `sound:<media_prefix>/`.
+    `rate` is in words a minute; espeak-ng counts a Mandarin syllable as a word."""
+
+    def __init__(self, directory: Path, media_prefix: str, *, rate: int = 120) -> None:
+        if rate not in RATES:
+            raise ValueError(f"rate must be {RATES.start}..{RATES.stop - 1} words a minute")
+        self.directory = directory
+        self.media_prefix = media_prefix.strip("/")
+        self.rate = rate
+        self._flights: dict[str, _Flight] = {}
+
+    def stem(self, text: str, *, lang: str = "zh") -> str:
+        """The file name (without .wav) that `text` is synthesised into."""
+        key = json.dumps([PIPELINE, lang, _voice(lang), self.rate, text], ensure_ascii=False)
+        return "tts-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+    async def say(self, text: str, *, lang: str = "zh") -> Sound:
+        """`text` as a sound Asterisk can play: from disk when synthesised before, else
+        synthesised now (once, however many ask at the same time).
+        Raises SpeechError, or ValueError for an unknown `lang` or nothing to say."""
+        stem = self.stem(text, lang=lang)
+        path = self.directory / f"{stem}.wav"
+        name = f"sound:{self.media_prefix}/{stem}" if self.media_prefix else f"sound:{stem}"
+        async with self._alone(stem):
+            if await asyncio.to_thread(path.is_file):
+                return Sound(name, path, cached=True, seconds=0.0)
+            started = time.monotonic()
+            spoken = to_pinyin(text) if lang == "zh" else text.strip()
+            if not spoken:
+                raise ValueError("nothing to say: the text has no speakable characters")
+            await self._synthesise(spoken, _voice(lang), path)
+            seconds = time.monotonic() - started
+        log.debug("synthesised %s (%s) in %.2f s", stem, lang, seconds)
+        return Sound(name, path, cached=False, seconds=seconds)
+
+    @contextlib.asynccontextmanager
+    async def _alone(self, stem: str) -> AsyncIterator[None]:
+        """Hold `stem`'s lock; the lock is forgotten when its last user leaves."""
+        flight = self._flights.setdefault(stem, _Flight(asyncio.Lock()))
+        flight.users += 1
+        try:
+            async with flight.lock:
+                yield
+        finally:
+            flight.users -= 1
+            if not flight.users:
+                del self._flights[stem]
+
+    async def _synthesise(self, spoken: str, voice: str, path: Path) -> None:
+        part = self.directory / f".{path.stem}.{uuid.uuid4().hex}.part"
+        try:
+            await asyncio.to_thread(_make_directory, self.directory)
+            async with asyncio.timeout(TIMEOUT_S):
+                await self._pipeline(spoken, voice, part)
+            await asyncio.to_thread(_publish, part, path)
+        except TimeoutError:
+            raise SpeechError(f"synthesis took longer than {TIMEOUT_S:g} s") from None
+        except OSError as err:
+            raise SpeechError(f"cannot write into {self.directory}: {err.strerror}") from err
+        finally:
+            with contextlib.suppress(OSError):  # not awaited: must run even when cancelled
+                part.unlink()
+
+    async def _pipeline(self, spoken: str, voice: str, out: Path) -> None:
+        """espeak-ng (text on stdin, WAV on stdout) | sox -> `out`; kills both when stopped."""
+        sox_in, espeak_out = os.pipe()
+        procs: list[asyncio.subprocess.Process] = []
+        try:
+            espeak = await _start(
+                ESPEAK,
+                ["-v", voice, "-s", str(self.rate), "-b", "1", "--stdin", "--stdout"],
+                stdin=asyncio.subprocess.PIPE,
+                stdout=espeak_out,
+            )
+            procs.append(espeak)
+            sox = await _start(
+                SOX,
+                ["-t", "wav", "-", *_TO_ASTERISK, str(out), *_HEADROOM],
+                stdin=sox_in,
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            procs.append(sox)
+            os.close(sox_in)  # sox sees the end of its input when espeak-ng exits
+            os.close(espeak_out)
+            sox_in = espeak_out = -1
+            (_, espeak_err), (_, sox_err) = await asyncio.gather(
+                espeak.communicate(spoken.encode()), sox.communicate()
+            )
+            checks = [(ESPEAK, espeak, espeak_err), (SOX, sox, sox_err)]
+            if espeak.returncode == -signal.SIGPIPE:  # sox stopped reading: its error first
+                checks.reverse()
+            for program, proc, stderr in checks:
+                _check(program, proc, stderr)
+        finally:
+            for fd in (sox_in, espeak_out):
+                if fd >= 0:
+                    os.close(fd)
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+
+
+def _voice(lang: str) -> str:
+    try:
+        return VOICES[lang]
+    except KeyError:
+        raise ValueError(f"no voice for language {lang!r}; known: {', '.join(VOICES)}") from None
+
+
+async def _start(
+    program: str, args: list[str], *, stdin: int, stdout: int
+) -> asyncio.subprocess.Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            program, *args, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE
+        )
+    except FileNotFoundError:
+        raise SpeechError(f"{program} is not installed (apt-get install {program})") from None
+    except OSError as err:
+        raise SpeechError(f"cannot run {program}: {err.strerror}") from None
+
+
+def _check(program: str, proc: asyncio.subprocess.Process, stderr: bytes) -> None:
+    if proc.returncode != 0:
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        why = lines[-1][:200] if lines else "no message"
+        raise SpeechError(f"{program} failed with exit status {proc.returncode}: {why}")
+
+
+def _make_directory(directory: Path) -> None:
+    if not directory.is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o755)  # whatever the umask: Asterisk reads it
+
+
+def _publish(part: Path, path: Path) -> None:
+    """Make `part` readable by Asterisk and durable, then rename it into place."""
+    part.chmod(0o644)
+    fd = os.open(part, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(part, path)
