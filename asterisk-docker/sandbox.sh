@@ -12,6 +12,7 @@
 #   sandbox.sh status           exit 0 if Asterisk runs and ARI answers 200
 #   sandbox.sh logs [N]         tail of messages.log (default 50 lines)
 #   sandbox.sh cli "COMMAND"    asterisk -rx COMMAND inside the root
+#   sandbox.sh sounds           the host path of the root's sounds/hotline (HOTLINE_SOUNDS_DIR)
 #
 # Environment:
 #   HOTLINE_SANDBOX_ROOT   [/var/cache/hotline/sid-root]
@@ -201,6 +202,10 @@ cmd_build() {
 }
 
 # ------------------------------------------------------------------ start
+# Where the service writes the speech it synthesises, seen from the host: Asterisk's sounds
+# directory (astdatadir/sounds, asterisk.conf) in the root, "hotline" under it.
+sounds_dir() { echo "$ROOT/usr/share/asterisk/sounds/hotline"; }
+
 install_config() {
     local etc=$ROOT/etc/asterisk
     # Fresh every time: only our files, none of the package's samples.
@@ -241,7 +246,10 @@ cmd_start() {
     install_config
     write_hosts
     mount_fs
-    chroot "$ROOT" "${CHROOT_ENV[@]}" install -d -o asterisk -g asterisk /run/asterisk /var/log/asterisk
+    chroot "$ROOT" "${CHROOT_ENV[@]}" install -d -o asterisk -g asterisk /run/asterisk /var/log/asterisk \
+        /var/spool/asterisk/recording
+    # The service's synthesised speech (HOTLINE_SOUNDS_DIR on the host side, see sounds_dir).
+    install -d -m 0755 "$(sounds_dir)"
     rm -f "$PIDFILE" "$RUNDIR/asterisk.ctl"
     # One run per log: the previous run's is kept as messages.log.1.
     [[ -f $LOG ]] && mv -f "$LOG" "$LOG.1"
@@ -336,6 +344,7 @@ cmd_cli() {
 case ${1:-} in
     build) cmd_build ;;
     start) cmd_start ;;
+    sounds) sounds_dir ;;
     stop) cmd_stop ;;
     restart) cmd_stop; cmd_start ;;
     status) cmd_status ;;

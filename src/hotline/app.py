@@ -18,10 +18,13 @@ from hotline.api.app import make_app
 from hotline.api.auth import BUILTIN_ADMIN
 from hotline.api.replies import OnChange, no_change
 from hotline.api.routes import Route
+from hotline.ari import AriClient
 from hotline.callbacks import http as callbacks_http
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls import http as calls_http
+from hotline.calls.asking import Ask, OnCall
 from hotline.cases import http as cases_http
+from hotline.emergency import http as emergency_http
 from hotline.events import http as events_http
 from hotline.events.bus import Bus
 from hotline.floor import http as floor_http
@@ -41,8 +44,9 @@ def http_app(
     on_change: OnChange = no_change,
     snapshot: Snapshot = empty_snapshot,
     tz: dt.tzinfo = DEFAULT_TZ,
-    ask: transfers_http.Ask | None = None,
-    on_call: transfers_http.OnCall | None = None,
+    ask: Ask | None = None,
+    on_call: OnCall | None = None,
+    ari: AriClient | None = None,
     scheduler: Scheduler | None = None,
     bus: Bus | None = None,
 ) -> web.Application:
@@ -57,6 +61,7 @@ def http_app(
     ]
     if ask is not None and on_call is not None:
         routes += transfers_http.routes(ask, on_call)
+        routes += emergency_http.routes(engine, on_change, ask, on_call, ari)
     if scheduler is not None:
         routes += callbacks_http.routes(engine, scheduler)
     if bus is not None:

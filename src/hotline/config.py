@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +23,7 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     api_token: str = field(default="", repr=False)
-    greeting: tuple[str, ...] = ("sound:hello-world",)
+    greeting: tuple[str, ...] | None = None  # None: the synthesised Mandarin greeting
     spool_path: str = "/var/lib/hotline/spool.jsonl"
     log_level: str = "INFO"
     hand_over_on_shutdown: bool = True
@@ -33,6 +34,21 @@ class Settings:
     directory_index_limit: int = 200_000  # numbers kept in memory for identification
     directory_refresh_s: float = 300.0
     callback_ring_s: int = 30  # how long a number called back rings
+    # Speech: synthesised prompts and summaries are written to `sounds_dir`, which Asterisk
+    # reads as its sounds directory's `sounds_media` (sound:<sounds_media>/<file>).
+    sounds_dir: str = "/var/lib/asterisk/sounds/hotline"
+    sounds_media: str = "hotline"
+    speech: bool = True
+    prompts: Mapping[str, str] = field(default_factory=dict)  # recorded in place of synthesised
+    # Emergencies (R8-R12)
+    ambulance: str = "120"  # 120's route where no area has its own (a number, or PJSIP/x)
+    duty_supervisor: str = "PJSIP/duty"
+    emergency_tier_s: int = 20
+    terminal_escalate_s: int = 20
+    # SCAIP alarm data from terminals: host:port of the SIP MESSAGE receiver ("" = off)
+    scaip_listen: str = ""
+    scaip_allowed: frozenset[str] | None = None
+    alarm_window_s: int = 120
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -82,8 +98,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise SettingsError(f"HOTLINE_API_LISTEN must be host:port, got {listen!r}")
-    greeting = tuple(
-        m.strip() for m in env.get("HOTLINE_GREETING", "sound:hello-world").split(",") if m.strip()
+    greeting = (
+        tuple(m.strip() for m in env["HOTLINE_GREETING"].split(",") if m.strip())
+        if "HOTLINE_GREETING" in env
+        else None
     )
     return Settings(
         database_url=database_url(env),
@@ -111,4 +129,58 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
         directory_refresh_s=_number(env, "HOTLINE_DIRECTORY_REFRESH_S", 300, 1, 86400),
         callback_ring_s=_number(env, "HOTLINE_CALLBACK_RING_S", 30, 5, 300),
+        sounds_dir=env.get("HOTLINE_SOUNDS_DIR", "/var/lib/asterisk/sounds/hotline"),
+        sounds_media=_media_dir(env),
+        speech=_choice(env, "HOTLINE_SPEECH", ("on", "off")) == "on",
+        prompts=_prompts(env),
+        ambulance=_route(env, "HOTLINE_AMBULANCE", "120"),
+        duty_supervisor=_route(env, "HOTLINE_DUTY_SUPERVISOR", "PJSIP/duty"),
+        emergency_tier_s=_number(env, "HOTLINE_EMERGENCY_TIER_S", 20, 5, 600),
+        terminal_escalate_s=_number(env, "HOTLINE_TERMINAL_ESCALATE_S", 20, 5, 600),
+        scaip_listen=_listen(env, "HOTLINE_SCAIP_LISTEN"),
+        scaip_allowed=_addresses(env, "HOTLINE_SCAIP_ALLOWED"),
+        alarm_window_s=_number(env, "HOTLINE_ALARM_WINDOW_S", 120, 5, 3600),
     )
+
+
+def _prompts(env: Mapping[str, str]) -> dict[str, str]:
+    """HOTLINE_PROMPT_<NAME>=sound:<file>|recording:<name>: a recorded prompt in place of the
+    synthesised one (greeting, after_hours, callback_thanks, emergency_hold, ...)."""
+    found = {}
+    for key, value in env.items():
+        if not key.startswith("HOTLINE_PROMPT_"):
+            continue
+        name = key.removeprefix("HOTLINE_PROMPT_").lower()
+        if not re.fullmatch(r"(sound|recording):[A-Za-z0-9_./-]{1,80}", value.strip()):
+            raise SettingsError(f"{key} must be sound:<file> or recording:<name>, got {value!r}")
+        found[name] = value.strip()
+    return found
+
+
+def _media_dir(env: Mapping[str, str]) -> str:
+    value = env.get("HOTLINE_SOUNDS_MEDIA", "hotline").strip() or "hotline"
+    if not re.fullmatch(r"[A-Za-z0-9_./-]{1,80}", value) or ".." in value:
+        raise SettingsError(f"HOTLINE_SOUNDS_MEDIA must be a plain path, got {value!r}")
+    return value
+
+
+def _route(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default).strip() or default
+    if not re.fullmatch(r"PJSIP/[A-Za-z0-9_.-]{1,40}|[0-9]{3,15}", value):
+        raise SettingsError(f"{name} must be a number or PJSIP/<endpoint>, got {value!r}")
+    return value
+
+
+def _listen(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    host, _, port = value.rpartition(":")
+    if value and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+        raise SettingsError(f"{name} must be host:port, got {value!r}")
+    return value
+
+
+def _addresses(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    return frozenset(a.strip() for a in value.split(",") if a.strip())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from hotline.callbacks.dialer import Dialer
 from hotline.callbacks.scheduler import Scheduler
-from hotline.calls.intake import Identify, Intake
+from hotline.calls.intake import Identified, Identify, Intake
 from hotline.calls.phases import (
     Arriving,
+    Conference,
     Consulting,
     Dialing,
     Greeting,
@@ -21,6 +22,8 @@ from hotline.calls.phases import (
 )
 from hotline.calls.session import Phase
 from hotline.calls.talk import Talk
+from hotline.emergency.conference import Emergencies
+from hotline.emergency.requests import Confirm
 from hotline.queues.desk import Desk
 from hotline.queues.entry import Entry
 from hotline.queues.waiting import Waiting
@@ -29,10 +32,24 @@ from hotline.transfers.service import Transfers
 
 
 def phase_handlers(
-    *, desk: Desk, scheduler: Scheduler, identify: Identify, callback_ring_s: int
+    *,
+    desk: Desk,
+    scheduler: Scheduler,
+    identify: Identify,
+    callback_ring_s: int,
+    emergencies: Emergencies,
+    identified: Identified | None = None,
 ) -> dict[type, Phase]:
-    intake, waiting, transfers = Intake(identify), Waiting(desk), Transfers(desk)
-    talk = Talk(desk, {Transfer: transfers.on_transfer, TransferStep: transfers.on_step})
+    intake, transfers = Intake(identify, identified), Transfers(desk)
+    waiting = Waiting(desk, escalation=emergencies)
+    talk = Talk(
+        desk,
+        {
+            Transfer: transfers.on_transfer,
+            TransferStep: transfers.on_step,
+            Confirm: emergencies.on_confirm,
+        },
+    )
     return {
         Arriving: intake,  # calls/intake.py: answer, greet, identify, open the case
         Greeting: intake,
@@ -42,4 +59,5 @@ def phase_handlers(
         Talking: talk,  # calls/talk.py: bridged; requests such as transfers
         Consulting: transfers,  # transfers/service.py: attended transfer
         Dialing: Dialer(desk, scheduler.report, ring_s=callback_ring_s),  # callbacks/dialer.py
+        Conference: emergencies,  # emergency/conference.py: 120, the family, one bridge
     }

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.alarms.book import AlarmBook
+from hotline.alarms.receiver import AlarmReceiver
 from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
@@ -33,6 +37,12 @@ from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
 from hotline.directory.index import DirectoryIndex
+from hotline.emergency.alarms import AlarmDesk
+from hotline.emergency.briefing import Briefing
+from hotline.emergency.conference import Emergencies
+from hotline.emergency.plan import Facts
+from hotline.emergency.plan import Settings as EmergencySettings
+from hotline.emergency.store import facts_for
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
 from hotline.flow import phase_handlers
@@ -40,6 +50,8 @@ from hotline.operators.accounts import AccountSync
 from hotline.operators.store import operator_accounts
 from hotline.queues.desk import Desk
 from hotline.queues.setup import load_config, standing_states
+from hotline.speech.prompts import PromptTexts, build_prompts
+from hotline.speech.tts import Speech, SpeechError
 from hotline.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -149,9 +161,23 @@ async def _serve(
             tz=tz,
             ask=board.request,
             on_call=desk.on_call,
+            ari=ari,
             scheduler=scheduler,
             bus=bus,
         )
+        stack.push_async_callback(parts.briefing.close)
+        if settings.scaip_listen:
+            receiver = AlarmReceiver(parts.alarms.received, allowed=settings.scaip_allowed)
+            host, _, port = settings.scaip_listen.rpartition(":")
+            try:
+                await receiver.start(host, int(port))
+            except OSError as bind_error:
+                raise SettingsError(
+                    f"cannot listen for SCAIP on {settings.scaip_listen} "
+                    f"(HOTLINE_SCAIP_LISTEN): {bind_error}"
+                ) from bind_error
+            stack.push_async_callback(receiver.stop)
+            log.info("SCAIP alarm data received on udp %s", settings.scaip_listen)
         tasks.start(desk.run(), "desk")
         tasks.start(index.run(), "directory-index")
         tasks.start(scheduler.run(), "callbacks")
@@ -183,6 +209,8 @@ class _Parts:
     scheduler: Scheduler
     board: Switchboard
     sync_softphones: Callable[[], Awaitable[None]]  # after an admin change: what changed
+    briefing: Briefing
+    alarms: AlarmDesk
 
 
 async def _parts(
@@ -212,11 +240,40 @@ async def _parts(
     )
     await scheduler.start()
 
+    speech, prompts = await _speech(settings)
+    briefing = Briefing(speech, prompts)
+    emergency = EmergencySettings(
+        ambulance=settings.ambulance,
+        supervisor=settings.duty_supervisor,
+        tier_s=settings.emergency_tier_s,
+        escalate_after_s=settings.terminal_escalate_s,
+    )
+
+    async def load_facts(elder_id: int | None) -> Facts:
+        """An elder's facts; with the database down, 120's default route alone."""
+        try:
+            async with asyncio.timeout(2.0), engine.connect() as conn:
+                return await facts_for(
+                    conn, elder_id, default_route=emergency.ambulance, today=dt.date.today()
+                )
+        except Exception as err:  # an emergency never waits on the database
+            log.error("emergency facts unavailable (%s); calling 120 only", type(err).__name__)
+            return Facts(elder_id, routes=(emergency.ambulance,))
+
+    emergencies = Emergencies(desk, load_facts, briefing, emergency, tz)
+    board_ref: list[Switchboard] = []
+    alarms = AlarmDesk(
+        AlarmBook(settings.alarm_window_s),
+        recorder.submit,
+        lambda number: board_ref[0].live_from(number, "terminal") if board_ref else None,
+    )
     phases = phase_handlers(
         desk=desk,
         scheduler=scheduler,
         identify=index.identify,
         callback_ring_s=settings.callback_ring_s,
+        emergencies=emergencies,
+        identified=alarms.tie,
     )
 
     accounts = AccountSync(ari, static=settings.static_endpoints)
@@ -244,7 +301,7 @@ async def _parts(
         app=settings.ari_app,
         record=recorder.submit,
         publish=bus.publish,
-        policy=Policy(greeting=settings.greeting, app=settings.ari_app),
+        policy=_policy(settings, prompts),
         phases=phases,
         endpoints=desk,
         seats=desk,
@@ -252,7 +309,33 @@ async def _parts(
         on_connect=on_connect,
     )
     scheduler.bind(board.outbound)
-    return _Parts(desk, index, scheduler, board, sync_softphones)
+    board_ref.append(board)
+    return _Parts(desk, index, scheduler, board, sync_softphones, briefing, alarms)
+
+
+async def _speech(settings: Settings) -> tuple[Speech | None, dict[str, str]]:
+    """The speech engine and the hotline's prompts, synthesised once (cached on disk).
+    Without speech (off, or espeak-ng/sox missing) the service runs on recorded prompts."""
+    if not settings.speech:
+        return None, {}
+    speech = Speech(Path(settings.sounds_dir), settings.sounds_media)
+    try:
+        prompts = await build_prompts(speech, PromptTexts(), settings.prompts)
+    except (SpeechError, OSError) as err:
+        log.error("speech unavailable (%s): prompts and summaries are not spoken", err)
+        return None, {}
+    log.info("speech: %d prompts ready in %s", len(prompts), settings.sounds_dir)
+    return speech, prompts
+
+
+def _policy(settings: Settings, prompts: dict[str, str]) -> Policy:
+    greeting = settings.greeting
+    if greeting is None:
+        greeting = (prompts["greeting"],) if "greeting" in prompts else ("sound:hello-world",)
+    after_hours = prompts.get("after_hours")
+    if after_hours is None:
+        return Policy(greeting=greeting, app=settings.ari_app)
+    return Policy(greeting=greeting, app=settings.ari_app, after_hours_prompt=(after_hours,))
 
 
 async def _drain(recorder: Recorder) -> None:

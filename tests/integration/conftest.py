@@ -27,6 +27,9 @@ from tests.integration.pg import _dsn, create_database, drop_database, sqlalchem
 REPO = Path(__file__).resolve().parents[2]
 ARI = os.environ.get("HOTLINE_ARI_URL", "http://127.0.0.1:8088")
 ARI_PORT = int(ARI.rsplit(":", 1)[1])
+SANDBOX_ROOT = os.environ.get("HOTLINE_SANDBOX_ROOT", "/var/cache/hotline/sid-root")
+SOUNDS_DIR = f"{SANDBOX_ROOT}/usr/share/asterisk/sounds/hotline"  # sandbox.sh sounds
+SYNTHESISED_GREETING = "<synthesised>"
 
 
 def ari_get(path: str) -> Any:
@@ -93,7 +96,11 @@ class Service:
         self.log = workdir / "service.log"
 
     def env(self, **overrides: str) -> dict[str, str]:
-        return {
+        """The service's environment. Tests hear Asterisk's short stock greeting unless they
+        ask for the synthesised Mandarin one (HOTLINE_GREETING=SYNTHESISED_GREETING)."""
+        env = {
+            "HOTLINE_GREETING": "sound:hello-world",
+            "HOTLINE_SOUNDS_DIR": SOUNDS_DIR,
             **os.environ,
             "HOTLINE_DATABASE_URL": sqlalchemy_url(self.database),
             "HOTLINE_API_LISTEN": f"127.0.0.1:{self.port}",
@@ -103,6 +110,9 @@ class Service:
             "HOTLINE_CALLBACK_RING_S": "6",  # a number called back rings 6 s, not 30
             **overrides,
         }
+        if env["HOTLINE_GREETING"] == SYNTHESISED_GREETING:
+            del env["HOTLINE_GREETING"]
+        return env
 
     async def start(self, **overrides: str) -> None:
         assert self.proc is None

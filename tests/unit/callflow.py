@@ -31,6 +31,10 @@ from hotline.core.ids import call_id_for, intake_case_id_for
 from hotline.core.records import CallQueued, CallStarted, CaseStep, Op
 from hotline.core.words import Availability
 from hotline.directory.identify import UNKNOWN, Identity
+from hotline.emergency.briefing import Briefing
+from hotline.emergency.conference import Emergencies
+from hotline.emergency.plan import Facts
+from hotline.emergency.plan import Settings as EmergencySettings
 from hotline.flow import phase_handlers
 from hotline.queues.config import LineConfig, OperatorConfig, QueueConfig, RoutingConfig
 from hotline.queues.desk import Desk
@@ -225,11 +229,17 @@ class Flow:
             queue=desk.queue,
         )
         await scheduler.start()
+
+        async def no_facts(elder_id: int | None) -> Facts:
+            return Facts(elder_id)
+
+        emergencies = Emergencies(desk, no_facts, Briefing(None, {}), EmergencySettings(), TZ)
         phases = phase_handlers(
             desk=desk,
             scheduler=scheduler,
             identify=self._identify,
             callback_ring_s=self.callback_ring_s,
+            emergencies=emergencies,
         )
         self.board = board = Switchboard(
             ari=ari,

@@ -152,6 +152,28 @@ class AriClient:
                 "response is not JSON", status=status, method=method, path=path
             ) from err
 
+    async def _bytes(self, path: str) -> bytes:
+        """GET a file (a stored recording); errors as for JSON requests."""
+        if self._session is None:
+            raise RuntimeError("AriClient used outside 'async with'")
+        try:
+            async with self._session.get(self._config.rest_url + path) as resp:
+                if resp.status >= 400:
+                    text = await resp.text()
+                    raise error_for_status(
+                        resp.status,
+                        _error_message(text, resp.reason or ""),
+                        method="GET",
+                        path=path,
+                    )
+                return await resp.read()
+        except TimeoutError as err:
+            raise AriUnavailable("request timed out", method="GET", path=path) from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise AriUnavailable(
+                f"connection failed ({type(err).__name__})", method="GET", path=path
+            ) from err
+
     async def _one(self, cls: type[M], method: str, path: str, **kw: Any) -> M:
         return _validate(cls, await self._request(method, path, **kw), method, path)
 
@@ -376,6 +398,32 @@ class AriClient:
     async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
         path = f"/bridges/{_seg(bridge_id)}/removeChannel"
         await self._request("POST", path, params={"channel": channel_id})
+
+    async def play_bridge(
+        self, bridge_id: str, media: str | Sequence[str], playback_id: str
+    ) -> Playback:
+        """Play media to everyone in a bridge (PlaybackFinished names ``bridge:<id>``)."""
+        path = f"/bridges/{_seg(bridge_id)}/play/{_seg(playback_id)}"
+        return await self._one(Playback, "POST", path, body={"media": _media_list(media)})
+
+    async def record_bridge(
+        self, bridge_id: str, name: str, *, format: str = "wav", max_duration_s: int = 0
+    ) -> None:
+        """Record a bridge's mix as the stored recording ``name`` (refused if it exists)."""
+        params: dict[str, str | int | None] = {
+            "name": name,
+            "format": format,
+            "ifExists": "fail",
+            "maxDurationSeconds": max_duration_s,
+        }
+        await self._request("POST", f"/bridges/{_seg(bridge_id)}/record", params=params)
+
+    async def stop_recording(self, name: str) -> None:
+        await self._request("POST", f"/recordings/live/{_seg(name)}/stop")
+
+    async def recording_file(self, name: str) -> bytes:
+        """The stored recording's file. NotFound if Asterisk has no such recording."""
+        return await self._bytes(f"/recordings/stored/{_seg(name)}/file")
 
     async def bridge_start_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
         path = f"/bridges/{_seg(bridge_id)}/moh"

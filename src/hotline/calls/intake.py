@@ -18,12 +18,16 @@ from hotline.core.records import CallAnswered, CallIdentified, CaseOpened
 from hotline.directory.identify import UNVERIFIED, Identity
 
 Identify = Callable[[str | None], Awaitable[Identity]]
+Identified = Callable[[Call], None]
+"""Told of each call once its case is open (the emergency feature ties a terminal's alarm
+data to it)."""
 _INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
 
 
 class Intake:
-    def __init__(self, identify: Identify) -> None:
+    def __init__(self, identify: Identify, identified: Identified | None = None) -> None:
         self._identify = identify
+        self._identified = identified
 
     async def run(self, call: Call, state: Arriving | Greeting) -> None:
         if isinstance(state, Arriving):
@@ -53,7 +57,8 @@ class Intake:
     async def _greet_and_open(self, call: Call, state: Greeting) -> None:
         assert call.channel is not None
         greeting = call.policy.greeting
-        if call.resumed or not greeting:  # a resumed caller is not greeted twice
+        # A resumed caller is not greeted twice; a terminal's alarm goes straight to a human.
+        if call.resumed or not greeting or call.info.entry == "terminal":
             await self._open_case(call)
             call.state = state.greeted()
             return
@@ -68,6 +73,7 @@ class Intake:
     async def _open_case(self, call: Call) -> None:
         info = call.info
         identity = await self._who(call)
+        call.elder_id = identity.elder_id
         call.record(
             CallIdentified(
                 call_id=info.call_id,
@@ -99,6 +105,7 @@ class Intake:
         )
         if call.resumed:
             return  # the timeline has call_received already; `resumed` says the rest
+
         call.publish(ev.CaseChanged(case_id=info.case_id, status="open", case_class=case_class))
         call.step(
             "call_received",
@@ -108,6 +115,8 @@ class Intake:
             candidates=list(identity.candidates),
         )
         call.log.info("call identified as %s", identity.caller_kind)
+        if self._identified is not None:
+            self._identified(call)
 
     async def _who(self, call: Call) -> Identity:
         try:

@@ -8,6 +8,8 @@ Ended has no methods: nothing follows it.
                                          ^                     |
                                          +---- (transfer) -----+
     a callback we place:        Queued <-> Ringing -> Dialing -> Talking
+    an emergency:   Talking --(confirmed)--> Conference;  Queued --(nobody in time)--> Conference
+                    Conference --(only the elder left in it)--> Queued
     any live phase -> Ended (hung up, handed to the duty phones, lost, ended by the service)
 """
 
@@ -105,6 +107,19 @@ class Queued(_Live):
             self.started_at, self.answered_at, self.queue, self.priority, self.since, rings
         )
 
+    def escalated(self, bridge_id: str, at: dt.datetime) -> Conference:
+        """Nobody answered a terminal in time: the service calls help in itself."""
+        return Conference(
+            self.started_at,
+            self.answered_at or at,
+            self.queue,
+            bridge_id,
+            None,
+            None,
+            at,
+            "escalated",
+        )
+
     def moved(self, queue: str, at: dt.datetime) -> Queued:
         """Overflow into another queue."""
         return Queued(self.started_at, self.answered_at, queue, self.priority, at)
@@ -154,6 +169,19 @@ class Talking(_Live):
 
     def with_party(self, bridge_id: str, leg: str, party: Party, at: dt.datetime) -> Talking:
         return Talking(self.started_at, self.answered_at, self.queue, bridge_id, leg, party, at)
+
+    def conference(self, at: dt.datetime) -> Conference:
+        """The operator confirmed an emergency: the bridge becomes its conference."""
+        return Conference(
+            self.started_at,
+            self.answered_at,
+            self.queue,
+            self.bridge_id,
+            self.leg,
+            self.party.operator_id,
+            at,
+            "confirmed",
+        )
 
     def consulting(
         self,
@@ -236,10 +264,40 @@ class Dialing(_Live):
         return Talking(self.started_at, at, self.queue, bridge_id, self.operator_leg, party, at)
 
 
+@dataclass(frozen=True)
+class Conference(_Live):
+    """An emergency: the elder, the operator (on `operator_leg`, if any), 120, the family
+    and the other parties called in, in the mixing bridge `bridge_id`. Who else is in it
+    changes during the phase; the emergency feature keeps that, not this state."""
+
+    answered_at: dt.datetime
+    queue: str
+    bridge_id: str
+    operator_leg: str | None
+    operator_id: int | None
+    since: dt.datetime
+    how: str  # confirmed | escalated
+
+    def requeued(self, priority: int, at: dt.datetime) -> Queued:
+        """Everyone else has gone and the elder is still on the line: an operator again."""
+        return Queued(self.started_at, self.answered_at, self.queue, priority, at)
+
+
 CallState = (
-    Arriving | Greeting | Routing | Queued | Ringing | Talking | Consulting | Dialing | Ended
+    Arriving
+    | Greeting
+    | Routing
+    | Queued
+    | Ringing
+    | Talking
+    | Consulting
+    | Dialing
+    | Conference
+    | Ended
 )
-LiveState = Arriving | Greeting | Routing | Queued | Ringing | Talking | Consulting | Dialing
+LiveState = (
+    Arriving | Greeting | Routing | Queued | Ringing | Talking | Consulting | Dialing | Conference
+)
 
 
 def resumed(started_at: dt.datetime, answered: bool, now: dt.datetime) -> Arriving | Routing:

@@ -112,6 +112,7 @@ class Call:
         self.state: CallState = state
         self.resumed = resumed
         self.reached_human = False  # a person (operator, outside party) has taken the call
+        self.elder_id: int | None = None  # who the caller is (or calls about), once identified
         self.ari = ari
         self.legs = legs
         self.policy = policy

@@ -111,8 +111,8 @@ class Switchboard:
             case ApplicationReplaced():
                 raise AppTakenOver(self._app)
             case PlaybackFinished():
-                target = item.playback.target_uri.removeprefix("channel:")
-                self._deliver(target, item)
+                # "channel:<id>", or "bridge:<id>" for a bridge attached as a leg
+                self._deliver(item.playback.target_uri.partition(":")[2], item)
             case _:
                 channel = getattr(item, "channel", None)
                 if isinstance(channel, Channel):
@@ -346,6 +346,13 @@ class Switchboard:
         )
 
     # --- requests and shutdown -------------------------------------------------------
+
+    def live_from(self, number: str, entry: str) -> Call | None:
+        """The call in progress from `number` on the line `entry` (the latest), if any."""
+        found = [
+            c for c in self._calls.values() if c.info.number == number and c.info.entry == entry
+        ]
+        return max(found, key=lambda c: c.info.started_at) if found else None
 
     def find(self, call_id: uuid.UUID) -> Call | None:
         return next((c for c in self._calls.values() if c.info.call_id == call_id), None)

@@ -148,6 +148,51 @@ class CaseChanged(_Event):
     case_class: str | None = None
 
 
+LegRole = Literal["elder", "operator", "ambulance", "family", "supervisor", "party"]
+LegStatus = Literal["dialled", "answered", "acknowledged", "joined", "left", "failed"]
+
+
+class EmergencyStarted(_Event):
+    """An emergency conference began: confirmed by an operator, or escalated by the
+    service because nobody answered a terminal in time."""
+
+    type: Literal["emergency.started"] = "emergency.started"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    how: Literal["confirmed", "escalated"]
+    by: str
+
+
+class EmergencyLeg(_Event):
+    """One party of the conference changed: dialled, answered, heard the summary
+    (acknowledged), joined the bridge, left, or could not be reached."""
+
+    type: Literal["emergency.leg"] = "emergency.leg"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    leg_id: uuid.UUID
+    role: LegRole
+    tier: int | None = None
+    status: LegStatus
+    cause: int | None = None
+
+
+class EmergencyAlert(_Event):
+    """Something the duty supervisor must see now (120 unreachable, the elder's line lost)."""
+
+    type: Literal["emergency.alert"] = "emergency.alert"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    reason: str
+
+
+class EmergencyEnded(_Event):
+    type: Literal["emergency.ended"] = "emergency.ended"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    reason: str
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -161,7 +206,11 @@ DomainEvent = Annotated[
     | CallbackScheduled
     | CallbackAttempted
     | CallbackDone
-    | CaseChanged,
+    | CaseChanged
+    | EmergencyStarted
+    | EmergencyLeg
+    | EmergencyAlert
+    | EmergencyEnded,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -168,6 +168,85 @@ class OperatorStateRecord(_Op):
     availability: str | None = None
 
 
+class CaseClassified(_Op):
+    """The case is of `case_class` from now on (an emergency confirmed on a hotline call)."""
+
+    op: Literal["case_classified"] = "case_classified"
+    case_id: uuid.UUID
+    case_class: str
+
+
+class LegSeen(_Op):
+    """What is known now of one party of an emergency conference. Fields left None keep
+    what was recorded before: dialled, answered, acknowledged, left, each once."""
+
+    op: Literal["leg_seen"] = "leg_seen"
+    leg_id: uuid.UUID
+    case_id: uuid.UUID
+    call_id: uuid.UUID
+    channel_id: str
+    role: str  # elder | operator | ambulance | family | supervisor | party
+    label: str
+    number: str | None = None
+    tier: int | None = None
+    attempt: int = 1
+    dialled_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None
+    left_at: dt.datetime | None = None
+    end_cause: int | None = None
+    end_reason: str | None = None
+
+
+class RecordingKept(_Op):
+    """A recording of the case's conference (started; `stopped_at` once it stops)."""
+
+    op: Literal["recording_kept"] = "recording_kept"
+    name: str
+    case_id: uuid.UUID
+    call_id: uuid.UUID
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None = None
+
+
+class TaskDue(_Op):
+    """A follow-up owed on a case (R11, R12)."""
+
+    op: Literal["task_due"] = "task_due"
+    task_id: uuid.UUID
+    case_id: uuid.UUID
+    kind: str
+    due_at: dt.datetime
+    owner_operator_id: int | None
+    at: dt.datetime
+
+
+class AlarmReceived(_Op):
+    """Alarm data from a one-key terminal; `case_id` once it is tied to a voice call."""
+
+    op: Literal["alarm_received"] = "alarm_received"
+    alarm_id: uuid.UUID
+    at: dt.datetime
+    case_id: uuid.UUID | None = None
+    ref: str | None = None
+    caller_number: str | None = None
+    device_type: str | None = None
+    device_id: str | None = None
+    status_code: int | None = None
+    alarm_type: str | None = None
+    priority: int | None = None
+    location_code: str | None = None
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class AlarmTied(_Op):
+    op: Literal["alarm_tied"] = "alarm_tied"
+    alarm_id: uuid.UUID
+    case_id: uuid.UUID
+
+
 Op = Annotated[
     CallStarted
     | CallAnswered
@@ -182,7 +261,13 @@ Op = Annotated[
     | CallbackDue
     | CallbackAttempted
     | CallbackClosed
-    | OperatorStateRecord,
+    | OperatorStateRecord
+    | CaseClassified
+    | LegSeen
+    | RecordingKept
+    | TaskDue
+    | AlarmReceived
+    | AlarmTied,
     Field(discriminator="op"),
 ]
 OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)

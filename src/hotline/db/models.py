@@ -70,6 +70,8 @@ class Elder(Base):
     living_situation: Mapped[str | None] = mapped_column(Text)
     children: Mapped[str | None] = mapped_column(Text)
     life_events: Mapped[str | None] = mapped_column(Text)
+    # Flagged high-risk: with nobody on the floor answering its terminal, 120 is called too.
+    high_risk: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
@@ -353,3 +355,116 @@ class ApiToken(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[dt.datetime | None]
+
+
+# --- emergencies (migration 0004) ---------------------------------------------------------
+
+PARTY_ROLES = ("care_centre", "community", "district_office", "other")
+PARTY_MODES = ("call", "notify")
+LEG_ROLES = ("elder", "operator", "ambulance", "family", "supervisor", "party")
+TASK_STATUSES = ("open", "done", "cancelled")
+
+
+class EmergencyRoute(Base):
+    """Where 120 is dialled for an area (an elder's district; "*" for anywhere else):
+    a number through the carrier trunk, or a PJSIP endpoint; a second route if configured."""
+
+    __tablename__ = "emergency_routes"
+    area: Mapped[str] = mapped_column(Text, primary_key=True)
+    ambulance: Mapped[str] = mapped_column(Text)
+    ambulance_alt: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class EmergencyParty(Base):
+    """Who else an emergency reaches (R10): the home-care service centre, the community, the
+    district office; called into the conference or notified, per area or per elder."""
+
+    __tablename__ = "emergency_parties"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", PARTY_ROLES), name="emergency_parties_role"),
+        CheckConstraint(_one_of("mode", PARTY_MODES), name="emergency_parties_mode"),
+        CheckConstraint("(area IS NULL) <> (elder_id IS NULL)", name="emergency_parties_scope"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    area: Mapped[str | None] = mapped_column(Text, index=True)
+    elder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("elders.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(Text)
+
+
+class EmergencyLeg(Base):
+    """One party of an emergency conference: who, which number, dialled, answered, heard the
+    summary (acknowledged), left, and why it ended."""
+
+    __tablename__ = "emergency_legs"
+    __table_args__ = (CheckConstraint(_one_of("role", LEG_ROLES), name="emergency_legs_role"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    channel_id: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text)
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
+    attempt: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    dialled_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    acknowledged_at: Mapped[dt.datetime | None]
+    left_at: Mapped[dt.datetime | None]
+    end_cause: Mapped[int | None] = mapped_column(Integer)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseRecording(Base):
+    """A recording of a case's conference, kept by Asterisk under `name`."""
+
+    __tablename__ = "case_recordings"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(UUID)
+    started_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]
+
+
+class CaseTask(Base):
+    """A follow-up owed on a case (R11, R12), owned by the case's first operator."""
+
+    __tablename__ = "case_tasks"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", TASK_STATUSES), name="case_tasks_status"),
+        Index("ix_case_tasks_open_due", "due_at", postgresql_where=text("status = 'open'")),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(Text)  # hospital_updates | family_follow_up
+    due_at: Mapped[dt.datetime]
+    owner_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    created_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+
+
+class Alarm(Base):
+    """Alarm data a one-key terminal sent (SCAIP), tied to the case of its voice call."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_caller", "caller_number", "received_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    received_at: Mapped[dt.datetime]
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    ref: Mapped[str | None] = mapped_column(Text)
+    caller_number: Mapped[str | None] = mapped_column(Text)
+    device_type: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    alarm_type: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    location_code: Mapped[str | None] = mapped_column(Text)
+    location_text: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]

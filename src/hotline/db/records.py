@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from hotline.core.records import (
+    AlarmReceived,
+    AlarmTied,
     CallAnswered,
     CallbackAttempted,
     CallbackClosed,
@@ -22,11 +24,15 @@ from hotline.core.records import (
     CallIdentified,
     CallQueued,
     CallStarted,
+    CaseClassified,
     CaseOpened,
     CaseOwned,
     CaseStep,
+    LegSeen,
     Op,
     OperatorStateRecord,
+    RecordingKept,
+    TaskDue,
 )
 from hotline.db.models import Base
 
@@ -222,6 +228,108 @@ _CALL_ENDED = (
 )
 
 
+_cases_t = _TABLES["cases"]
+_CASE_CLASSIFIED = (
+    update(_cases_t).where(_cases.id == _P("case_id")).values({"class": _P("case_class")})
+)
+_legs = _TABLES["emergency_legs"]
+_LEG_TIMES = ("dialled_at", "answered_at", "acknowledged_at", "left_at")
+_LEG_SEEN = (
+    insert(_legs)
+    .values(
+        id=_P("leg_id"),
+        case_id=_P("case_id"),
+        call_id=_P("call_id"),
+        channel_id=_P("channel_id"),
+        role=_P("role"),
+        label=_P("label"),
+        number=_P("number"),
+        tier=_P("tier"),
+        attempt=_P("attempt"),
+        dialled_at=_P("dialled_at"),
+        answered_at=_P("answered_at"),
+        acknowledged_at=_P("acknowledged_at"),
+        left_at=_P("left_at"),
+        end_cause=_P("end_cause"),
+        end_reason=_P("end_reason"),
+    )
+    .on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            **{t: func.coalesce(_legs.c[t], _P(t, type_=_legs.c[t].type)) for t in _LEG_TIMES},
+            "end_cause": func.coalesce(
+                _legs.c.end_cause, _P("end_cause", type_=_legs.c.end_cause.type)
+            ),
+            "end_reason": func.coalesce(
+                _legs.c.end_reason, _P("end_reason", type_=_legs.c.end_reason.type)
+            ),
+        },
+    )
+)
+_recordings = _TABLES["case_recordings"]
+_RECORDING_KEPT = (
+    insert(_recordings)
+    .values(
+        name=_P("name"),
+        case_id=_P("case_id"),
+        call_id=_P("call_id"),
+        started_at=_P("started_at"),
+        stopped_at=_P("stopped_at"),
+    )
+    .on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "stopped_at": func.coalesce(
+                _recordings.c.stopped_at, _P("stopped_at", type_=_recordings.c.stopped_at.type)
+            )
+        },
+    )
+)
+_TASK_DUE = (
+    insert(_TABLES["case_tasks"])
+    .values(
+        id=_P("task_id"),
+        case_id=_P("case_id"),
+        kind=_P("kind"),
+        due_at=_P("due_at"),
+        owner_operator_id=_P("owner_operator_id"),
+        created_at=_P("at"),
+    )
+    .on_conflict_do_nothing(index_elements=["id"])
+)
+_alarms = _TABLES["alarms"]
+_ALARM_RECEIVED = (
+    insert(_alarms)
+    .values(
+        id=_P("alarm_id"),
+        received_at=_P("at"),
+        case_id=_P("case_id"),
+        **{
+            c: _P(c)
+            for c in (
+                "ref",
+                "caller_number",
+                "device_type",
+                "device_id",
+                "status_code",
+                "alarm_type",
+                "priority",
+                "location_code",
+                "location_text",
+                "latitude",
+                "longitude",
+            )
+        },
+    )
+    .on_conflict_do_nothing(index_elements=["id"])
+)
+_ALARM_TIED = (
+    update(_alarms)
+    .where(_alarms.c.id == _P("alarm_id"), _alarms.c.case_id.is_(None))
+    .values(case_id=_P("case_id"))
+)
+
+
 def _bind_names(stmt: UpdateBase) -> frozenset[str]:
     return frozenset(stmt.compile().params)  # the names are the same in every dialect
 
@@ -238,43 +346,41 @@ async def _run(conn: AsyncConnection, values: dict[str, Any], stmt: UpdateBase) 
 _BINDS: dict[int, frozenset[str]] = {}
 
 
+_STATEMENTS: dict[type, tuple[UpdateBase, ...]] = {
+    CallStarted: (_CALL_STARTED,),
+    CallAnswered: (_CALL_ANSWERED,),
+    CallIdentified: (_CALL_IDENTIFIED,),
+    CaseOpened: (_CASE_OPENED, _CALL_CASE),
+    CaseStep: (_CASE_STEP,),
+    CallConnected: (_CALL_CONNECTED, _CASE_OWNED),
+    CaseOwned: (_CASE_OWNED,),
+    CallBreached: (_CALL_BREACHED,),
+    CallbackDue: (_CALLBACK, _CASE_CALLBACK_DUE),
+    CallbackAttempted: (_ATTEMPT, _CALLBACK_TRIED),
+    CallbackClosed: (_CALLBACK_CLOSED,),
+    CallEnded: (_CALL_ENDED,),
+    CaseClassified: (_CASE_CLASSIFIED,),
+    LegSeen: (_LEG_SEEN,),
+    RecordingKept: (_RECORDING_KEPT,),
+    TaskDue: (_TASK_DUE,),
+    AlarmReceived: (_ALARM_RECEIVED,),
+    AlarmTied: (_ALARM_TIED,),
+}
+"""The statements of each kind of record, in order; the two conditional kinds below."""
+
+
 async def apply(conn: AsyncConnection, op: Op) -> None:
     """Apply one operation inside the caller's transaction."""
     values = dict(op)
     run = partial(_run, conn, values)
     match op:
-        case CallStarted():
-            await run(_CALL_STARTED)
-        case CallAnswered():
-            await run(_CALL_ANSWERED)
-        case CallIdentified():
-            await run(_CALL_IDENTIFIED)
-        case CaseOpened():
-            await run(_CASE_OPENED)
-            await run(_CALL_CASE)
-        case CaseStep():
-            await run(_CASE_STEP)
         case CallQueued():
             await run(_CALL_QUEUED)
             if op.overflow:
                 await run(_CALL_OVERFLOWED)
-        case CallConnected():
-            await run(_CALL_CONNECTED)
-            await run(_CASE_OWNED)
-        case CaseOwned():
-            await run(_CASE_OWNED)
-        case CallBreached():
-            await run(_CALL_BREACHED)
-        case CallbackDue():
-            await run(_CALLBACK)
-            await run(_CASE_CALLBACK_DUE)
-        case CallbackAttempted():
-            await run(_ATTEMPT)
-            await run(_CALLBACK_TRIED)
-        case CallbackClosed():
-            await run(_CALLBACK_CLOSED)
         case OperatorStateRecord():
             if (await run(_OPERATOR_STATE)).first() is not None:
                 await run(_OPERATOR_NOW)
-        case CallEnded():
-            await run(_CALL_ENDED)
+        case _:
+            for statement in _STATEMENTS[type(op)]:
+                await run(statement)

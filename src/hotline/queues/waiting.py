@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from hotline.ari import AriError, NotFound
 from hotline.ari.events import PlaybackFinished, StasisStart
@@ -35,9 +36,22 @@ class _Timers:
     announcing: str | None = None  # playback id
 
 
+class Escalation(Protocol):
+    """What happens to a caller nobody answers in time (a terminal's alarm, R10)."""
+
+    def escalate_after(self, call: Call) -> float | None:
+        """Seconds from the call's start after which it escalates; None: it never does."""
+        ...
+
+    async def escalate(self, call: Call, state: Queued) -> None:
+        """Take the call out of the queue's hands (moves `call.state` on)."""
+        ...
+
+
 class Waiting:
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, escalation: Escalation | None = None) -> None:
         self._desk = desk
+        self._escalation = escalation
 
     async def run(self, call: Call, state: Queued) -> None:
         loop = asyncio.get_running_loop()
@@ -246,7 +260,19 @@ class Waiting:
         overflow = self._overflow_at(call, state.queue, timers)
         if overflow is not None:
             times.append(overflow)
+        escalate = self._escalate_at(call, now_)
+        if escalate is not None:
+            times.append(escalate)
         return max(0.0, min(times) - now_) if times else None
+
+    def _escalate_at(self, call: Call, now_: float) -> float | None:
+        """When (monotonic) the call escalates, or None."""
+        if self._escalation is None or call.channel is None or call.reached_human:
+            return None
+        after = self._escalation.escalate_after(call)
+        if after is None:
+            return None
+        return now_ + after - (now() - call.info.started_at).total_seconds()
 
     async def _timers(self, call: Call, timers: _Timers, now_: float) -> bool:
         """Ring deadlines, overflow, announcements. True when the call has left the queue."""
@@ -261,6 +287,14 @@ class Waiting:
                         self._ring_failed(call, current, ring, 19, now_)
             state = call.state
             assert isinstance(state, Queued)
+        escalate = self._escalate_at(call, now_)
+        if escalate is not None and now_ >= escalate and self._escalation is not None:
+            call.step("unanswered_escalated", queue=state.queue)
+            await self.leave(call, state, "hand_over")
+            with contextlib.suppress(AriError):
+                await call.ari.stop_moh(call.channel or "")
+            await self._escalation.escalate(call, state)
+            return True
         overflow = self._overflow_at(call, state.queue, timers)
         if overflow is not None and now_ >= overflow:
             conf = self._desk.queue(state.queue)

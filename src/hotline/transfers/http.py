@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
@@ -10,18 +9,13 @@ from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
 from hotline.api import bodies
-from hotline.api.auth import principal
 from hotline.api.replies import reply
 from hotline.api.routes import UUID, Route
-from hotline.calls.messages import Refused, Request
-from hotline.core.errors import Conflict, Forbidden, NotFound
+from hotline.calls.asking import Ask, OnCall, allowed, asked
 from hotline.core.words import Role
 from hotline.transfers.requests import Transfer, TransferStep
 
 Media = Annotated[str, Field(pattern=r"^(sound|recording|digits|number):[A-Za-z0-9_./-]{1,80}$")]
-Ask = Callable[[uuid.UUID, Request], Awaitable[str]]
-"""Hand a request to a call's task and wait for its answer (Switchboard.request)."""
-OnCall = Callable[[int, uuid.UUID], bool]
 TAG = "transfers"
 
 
@@ -46,26 +40,8 @@ class TransferReply(BaseModel):
 
 
 def routes(ask: Ask, on_call: OnCall) -> list[Route]:
-    def allowed(request: web.Request) -> tuple[uuid.UUID, str]:
-        """Admins and supervisors; an operator only for a call they are on."""
-        call_id = uuid.UUID(request.match_info["call_id"])
-        who = principal(request)
-        if who.role == "operator" and (
-            who.operator_id is None or not on_call(who.operator_id, call_id)
-        ):
-            raise Forbidden("call_id", "you are not on this call")
-        return call_id, who.name
-
-    async def asked(call_id: uuid.UUID, what: Request) -> str:
-        try:
-            return await ask(call_id, what)
-        except Refused as err:
-            if "no such call" in str(err):
-                raise NotFound("call_id", str(err)) from None
-            raise Conflict("call_id", str(err)) from None
-
     async def transfer(request: web.Request) -> web.Response:
-        call_id, actor = allowed(request)
+        call_id, actor = allowed(request, on_call)
         body = bodies.parse(TransferBody, await request.read())
         what = Transfer(
             by=actor,
@@ -76,14 +52,16 @@ def routes(ask: Ask, on_call: OnCall) -> list[Route]:
         )
         if body.announce:
             what.announce = tuple(body.announce)
-        return reply({"status": await asked(call_id, what)}, 202)
+        return reply({"status": await asked(ask, call_id, what)}, 202)
 
     def step(
         action: Literal["complete", "cancel"],
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
-            call_id, actor = allowed(request)
-            return reply({"status": await asked(call_id, TransferStep(by=actor, action=action))})
+            call_id, actor = allowed(request, on_call)
+            return reply(
+                {"status": await asked(ask, call_id, TransferStep(by=actor, action=action))}
+            )
 
         return handler
 

@@ -1,0 +1,78 @@
+"""What the parties of an emergency hear: the spoken summary of the elder (120, the parties
+of R10, the supervisor), a short notice (the family), and the conference's prompts.
+
+Speech is synthesised on this machine (hotline.speech) and cached by content, so a repeat
+costs nothing; synthesis starts when the conference opens, while 120's phone still rings.
+Without speech (espeak-ng missing, a failure) the parties join without it and the operator
+tells them: nobody waits on a speech engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+
+from hotline.emergency.plan import Facts, Role
+from hotline.speech.summary import ElderFacts, emergency_summary, family_notice
+from hotline.speech.tts import Speech, SpeechError
+
+log = logging.getLogger(__name__)
+UNKNOWN_ELDER = ElderFacts(full_name="")
+SYNTHESIS_LIMIT_S = 8.0
+
+
+class Briefing:
+    def __init__(
+        self,
+        speech: Speech | None,
+        prompts: Mapping[str, str],
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._speech = speech
+        self._prompts = dict(prompts)
+        self._today = today
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def texts(self, role: Role, facts: Facts) -> str:
+        about = facts.about or UNKNOWN_ELDER
+        return family_notice(about) if role == "family" else emergency_summary(about)
+
+    def prepare(self, facts: Facts) -> None:
+        """Start synthesising the summary and the family notice (owned; see close())."""
+        if self._speech is None:
+            return
+        for role in ("ambulance", "family"):
+            task: asyncio.Task[object] = asyncio.create_task(
+                self._say(self.texts(role, facts)), name="emergency-briefing"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def media_for(self, role: Role, facts: Facts) -> list[str] | None:
+        """The media a party hears on answering (None: no speech available)."""
+        if self._speech is None:
+            return None
+        name = await self._say(self.texts(role, facts))
+        return [name] if name else None
+
+    def prompt(self, name: str) -> list[str] | None:
+        media = self._prompts.get(name)
+        return [media] if media else None
+
+    async def _say(self, text: str) -> str | None:
+        assert self._speech is not None
+        try:
+            sound = await asyncio.wait_for(self._speech.say(text), SYNTHESIS_LIMIT_S)
+        except (SpeechError, TimeoutError, OSError) as err:
+            log.warning("emergency speech unavailable (%s)", type(err).__name__)
+            return None
+        return sound.name
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)

@@ -1,0 +1,441 @@
+"""Emergencies (R8-R12) on the real stack: a terminal's call, the operator on a softphone,
+120 and the family as phones behind the carrier trunk (SIPp, speaking), the duty supervisor's
+phone; one conference in Asterisk, its audio measured through snoop channels."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import secrets
+import wave
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests.integration import sipp
+from tests.integration.conftest import Service, ari_get, ari_request
+from tests.integration.floorkit import Floor
+from tests.integration.listen import ear, rms
+from tests.integration.outside import OutsideLines
+from tests.integration.softphone import Behaviour
+from tests.integration.tones import level, tone_pcap
+
+pytestmark = pytest.mark.integration
+TIER_S = 6
+ESCALATE_S = 6
+HEARD = 1000.0  # a tone's level in what a party hears (the tones are sent at 8000)
+UNHEARD = 300.0  # nobody hears their own voice back
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+async def emergency_floor(service: Service) -> AsyncIterator[Floor]:
+    await service.start(
+        HOTLINE_EMERGENCY_TIER_S=str(TIER_S), HOTLINE_TERMINAL_ESCALATE_S=str(ESCALATE_S)
+    )
+    async with aiohttp.ClientSession() as http:
+        floor = Floor(service, http)
+        try:
+            yield floor
+        finally:
+            await floor.undo()
+
+
+@dataclass
+class Elder:
+    id: int
+    district: str
+    terminal: str
+    tiers: dict[int, list[str]]
+
+
+def number() -> str:
+    return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+async def make_elder(
+    db: asyncpg.Connection, tiers: dict[int, int], *, high_risk: bool = False
+) -> Elder:
+    """A made-up elder of a district of their own, with a terminal and contacts by tier."""
+    district = f"test-{secrets.token_hex(3)}"
+    elder_id = await db.fetchval(
+        "INSERT INTO elders (full_name, birth_date, address, district, health_conditions,"
+        " medication, high_risk) VALUES ('测试老人', '1940-05-01', '测试路 8 号', $1,"
+        " '高血压', '降压药', $2) RETURNING id",
+        district,
+        high_risk,
+    )
+    terminal = "186" + "".join(secrets.choice("0123456789") for _ in range(8))
+    await db.execute("INSERT INTO terminals (elder_id, number) VALUES ($1, $2)", elder_id, terminal)
+    numbers: dict[int, list[str]] = {}
+    for tier, count in tiers.items():
+        for _ in range(count):
+            n = number()
+            numbers.setdefault(tier, []).append(n)
+            await db.execute(
+                "INSERT INTO contacts (elder_id, full_name, relation, tier, number)"
+                " VALUES ($1, '家属', '子女', $2, $3)",
+                elder_id,
+                tier,
+                n,
+            )
+    return Elder(elder_id, district, terminal, numbers)
+
+
+@dataclass(frozen=True)
+class Tones:
+    """Who speaks which tone (Hz), and the pcaps that carry them."""
+
+    pcaps: dict[float, Path]
+
+    def pcap(self, hz: float) -> Path:
+        return self.pcaps[hz]
+
+
+ELDER_HZ, AMBULANCE_HZ, FAMILY_HZ, OTHER_HZ = 440.0, 700.0, 1000.0, 1300.0
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory: pytest.TempPathFactory) -> Tones:
+    folder = tmp_path_factory.mktemp("tones")
+    return Tones(
+        {
+            hz: tone_pcap(folder / f"{int(hz)}.pcap", hz, 150)
+            for hz in (ELDER_HZ, AMBULANCE_HZ, FAMILY_HZ, OTHER_HZ)
+        }
+    )
+
+
+async def terminal_call(elder: Elder, tones: Tones, limit: float = 150) -> sipp.SippRun:
+    """The elder presses the button: a call from the terminal gateway that speaks (the
+    elder's tone) until the service hangs it up."""
+    scenario = tones.pcap(ELDER_HZ).with_suffix(".xml")
+    template = (sipp.SCENARIOS / "terminal_caller.xml").read_text()
+    scenario.write_text(template.replace("PCAP_FILE", str(tones.pcap(ELDER_HZ))))
+    return await sipp.call(
+        "112",
+        elder.terminal,
+        from_ip=sipp.TERMINAL_GATEWAY_IP,
+        scenario=str(scenario),
+        limit=limit,
+    )
+
+
+def lines(
+    tones: Tones, elder: Elder, behaviours: dict[str, Behaviour] | None = None
+) -> OutsideLines:
+    """120 and every family number speak their tone; the elder's own number (called back)
+    speaks the elder's."""
+    family = {n: tones.pcap(FAMILY_HZ) for numbers in elder.tiers.values() for n in numbers}
+    return OutsideLines(
+        behaviours or {},
+        tones={
+            "120": tones.pcap(AMBULANCE_HZ),
+            elder.terminal: tones.pcap(ELDER_HZ),
+            **family,
+        },
+        default_tone=tones.pcap(OTHER_HZ),
+    )
+
+
+async def live_call(db: asyncpg.Connection, since: dt.datetime, **where: Any) -> asyncpg.Record:
+    clauses = " ".join(f"AND {k} IS NOT NULL" for k in where)
+    async with asyncio.timeout(20):
+        while True:
+            row = await db.fetchrow(
+                f"SELECT id, case_id FROM calls WHERE started_at >= $1 AND entry = 'terminal'"
+                f" AND case_id IS NOT NULL {clauses} ORDER BY started_at DESC LIMIT 1",
+                since,
+            )
+            if row is not None:
+                return row
+            await asyncio.sleep(0.1)
+
+
+async def until(
+    floor: Floor, case_id: Any, ok: Callable[[dict[str, Any]], bool], limit: float = 45
+) -> dict[str, Any]:
+    """The case's emergency once `ok` holds for it."""
+    view: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(limit):
+            while True:
+                view = await floor.api("GET", f"/api/cases/{case_id}/emergency")
+                if ok(view):
+                    return view
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"emergency never got there: {view}") from None
+
+
+def legs(view: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [leg for leg in view["legs"] if leg["role"] == role]
+
+
+def joined(view: dict[str, Any], role: str) -> bool:
+    return any(leg["answered_at"] and not leg["left_at"] for leg in legs(view, role)) and role in {
+        a["role"] for a in view["acknowledged"]
+    }
+
+
+async def channels_of(db: asyncpg.Connection, case_id: Any) -> dict[str, str]:
+    """role -> channel id of the legs still on (the latest of each role)."""
+    rows = await db.fetch(
+        "SELECT role, channel_id FROM emergency_legs WHERE case_id = $1 AND answered_at IS"
+        " NOT NULL AND left_at IS NULL ORDER BY answered_at",
+        case_id,
+    )
+    return {r["role"]: r["channel_id"] for r in rows}
+
+
+async def steps(db: asyncpg.Connection, case_id: Any) -> list[str]:
+    rows = await db.fetch(
+        "SELECT kind FROM case_events WHERE case_id = $1 ORDER BY at, id", case_id
+    )
+    return [r["kind"] for r in rows]
+
+
+async def nothing_left(channel_ids: set[str], limit: float = 10) -> None:
+    """None of these channels, and no bridge of ours, is left in Asterisk."""
+    async with asyncio.timeout(limit):
+        while True:
+            live = {c["id"] for c in await asyncio.to_thread(ari_get, "/channels")}
+            bridges = [
+                b
+                for b in await asyncio.to_thread(ari_get, "/bridges")
+                if b["id"].startswith("hotline-call-")
+            ]
+            if not (live & channel_ids) and not bridges:
+                return
+            await asyncio.sleep(0.2)
+
+
+async def bridge_of(channel_id: str) -> set[str]:
+    for bridge in await asyncio.to_thread(ari_get, "/bridges"):
+        if channel_id in bridge["channels"]:
+            return set(bridge["channels"])
+    return set()
+
+
+# --- the tests ------------------------------------------------------------------------
+
+
+async def test_confirmed_emergency_brings_everyone_into_one_conference(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    op_id, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1, 2: 1})
+    await floor.api("PUT", f"/api/emergency/routes/{elder.district}", {"ambulance": "120"})
+    family = elder.tiers[1][0]
+    since = now()
+    async with lines(tones, elder) as outside, ear() as listen:
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        confirmed = await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        assert confirmed == {"status": "confirmed"}
+        await outside.wait_for("answered-120")
+        await outside.wait_for(f"answered-{family}")
+
+        # 120 hears the summary on its own leg, outside the conference, before joining.
+        view = await until(floor, call["case_id"], lambda v: bool(legs(v, "ambulance")))
+        ambulance = (await channels_of(db, call["case_id"]))["ambulance"]
+        elder_channel = (await channels_of(db, call["case_id"]))["elder"]
+        assert ambulance not in await bridge_of(elder_channel)
+        briefing = await listen.hears(ambulance)
+        assert rms(briefing) > UNHEARD  # the summary, spoken to 120 alone ...
+        assert level(briefing, ELDER_HZ) < UNHEARD  # ... not the conference
+
+        view = await until(
+            floor, call["case_id"], lambda v: joined(v, "ambulance") and joined(v, "family")
+        )
+        parties = await channels_of(db, call["case_id"])
+        assert set(parties) == {"elder", "operator", "ambulance", "family"}
+        assert await bridge_of(parties["elder"]) == set(parties.values())
+        briefed = legs(view, "ambulance")[0]
+        heard_s = (
+            dt.datetime.fromisoformat(briefed["acknowledged_at"])
+            - dt.datetime.fromisoformat(briefed["answered_at"])
+        ).total_seconds()
+        assert heard_s > 5  # the whole summary, not a click
+        assert view["ambulance_reached"] is True
+        assert legs(view, "family")[0]["tier"] == 1
+        assert not [x for x in view["legs"] if x["role"] == "family" and x["tier"] == 2]
+
+        # Audio flows: each party hears every other speaker, and not itself.
+        speakers = {"elder": ELDER_HZ, "ambulance": AMBULANCE_HZ, "family": FAMILY_HZ}
+        for role, channel in parties.items():
+            heard = await listen.hears(channel)
+            for speaker, hz in speakers.items():
+                if speaker == role:
+                    assert level(heard, hz) < UNHEARD, f"{role} hears itself"
+                else:
+                    assert level(heard, hz) > HEARD, f"{role} does not hear {speaker}"
+
+        ended = await floor.api("POST", f"/api/calls/{call['id']}/emergency/end")
+        assert ended == {"status": "ended"}
+        run = await caller
+        assert run.ok, run.output
+        await phone.wait_for("ended")
+        await outside.wait_for("ended-120")
+        await outside.wait_for(f"ended-{family}")
+        await nothing_left(set(parties.values()))
+
+    view = await until(
+        floor,
+        call["case_id"],
+        lambda v: bool(v["recordings"]) and all(x["left_at"] for x in v["legs"]),
+    )
+    kinds = await steps(db, call["case_id"])
+    for kind in ("emergency_confirmed", "recording_started", "leg_acknowledged", "leg_joined"):
+        assert kind in kinds
+    assert await db.fetchval("SELECT class FROM cases WHERE id = $1", call["case_id"]) == (
+        "emergency"
+    )
+    tasks = {t["kind"]: t for t in view["tasks"]}
+    assert tasks["family_follow_up"]["owner_operator_id"] == op_id
+    due = dt.datetime.fromisoformat(tasks["family_follow_up"]["due_at"]).astimezone(
+        ZoneInfo("Asia/Shanghai")
+    )
+    assert (due.hour, due.minute) == (17, 0)
+    assert due.date() == since.astimezone(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(1)
+    assert "hospital_updates" in tasks
+
+    name = view["recordings"][0]["name"]
+    url = f"http://127.0.0.1:{floor.service.port}/api/recordings/{name}"
+    async with floor.http.get(url, headers={"Authorization": "Bearer test-token"}) as response:
+        assert response.status == 200 and response.content_type == "audio/wav"
+        data = await response.read()
+    with wave.open(io.BytesIO(data)) as recording:
+        assert recording.getnframes() / recording.getframerate() > 10
+
+
+async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1, 2: 1})
+    await floor.api(
+        "PUT",
+        f"/api/emergency/routes/{elder.district}",
+        {"ambulance": "1201", "ambulance_alt": "120"},
+    )
+    first, second = elder.tiers[1][0], elder.tiers[2][0]
+    since = now()
+    async with lines(tones, elder, {"1201": "busy", first: "ringout"}) as outside:
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        await outside.wait_for("busy-1201")
+        await outside.wait_for("answered-120")  # at once, on the second route
+        await outside.wait_for(f"cancelled-{first}", limit=TIER_S + 10)
+        await outside.wait_for(f"answered-{second}", limit=10)
+        view = await until(
+            floor, call["case_id"], lambda v: joined(v, "family") and joined(v, "ambulance")
+        )
+        tries = legs(view, "ambulance")
+        assert [(t["number"], t["attempt"]) for t in tries] == [("1201", 1), ("120", 2)]
+        assert tries[0]["answered_at"] is None and tries[0]["end_cause"] == 17  # busy
+        assert [x["tier"] for x in legs(view, "family") if x["answered_at"]] == [2]
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency/end")
+        assert (await caller).ok
+    kinds = await steps(db, call["case_id"])
+    assert "supervisor_alerted" in kinds and "family_tier_unanswered" in kinds
+    alerts = await db.fetch(
+        "SELECT detail->>'reason' AS reason FROM case_events WHERE case_id = $1"
+        " AND kind = 'supervisor_alerted'",
+        call["case_id"],
+    )
+    assert {a["reason"] for a in alerts} == {"ambulance_unreached"}
+
+
+async def test_nobody_answering_a_terminal_escalates_to_family_and_supervisor(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)  # nobody in it
+    elder = await make_elder(db, {1: 1}, high_risk=True)  # 120 too, without a human
+    family = elder.tiers[1][0]
+    since = now()
+    async with lines(tones, elder) as outside:
+        duty = asyncio.create_task(sipp.duty_phone(limit=90))
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        call = await live_call(db, since)
+        await outside.wait_for(f"answered-{family}", limit=ESCALATE_S + 15)
+        await outside.wait_for("answered-120")
+        view = await until(
+            floor,
+            call["case_id"],
+            lambda v: joined(v, "family") and joined(v, "supervisor") and joined(v, "ambulance"),
+        )
+        parties = await channels_of(db, call["case_id"])
+        assert await bridge_of(parties["elder"]) == set(parties.values())
+        assert "operator" not in parties
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency/end")
+        assert (await caller).ok
+        assert (await duty).ok
+        await nothing_left(set(parties.values()))
+    kinds = await steps(db, call["case_id"])
+    assert kinds.index("unanswered_escalated") < kinds.index("emergency_escalated")
+    escalated_at = await db.fetchval(
+        "SELECT at FROM case_events WHERE case_id = $1 AND kind = 'emergency_escalated'",
+        call["case_id"],
+    )
+    assert (escalated_at - since).total_seconds() >= ESCALATE_S - 1
+    assert view["tasks"] and all(t["owner_operator_id"] is None for t in view["tasks"])
+
+
+async def test_the_elder_hanging_up_is_called_back_and_the_others_stay(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1})
+    since = now()
+    async with lines(tones, elder) as outside:
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        await until(floor, call["case_id"], lambda v: joined(v, "family"))
+        first = (await channels_of(db, call["case_id"]))["elder"]
+        await asyncio.to_thread(ari_request, "DELETE", f"/channels/{first}")  # the line drops
+        assert (await caller).ok
+        await outside.wait_for(f"answered-{elder.terminal}", limit=15)
+        view = await until(
+            floor,
+            call["case_id"],
+            lambda v: sum(1 for x in legs(v, "elder") if x["answered_at"]) == 2,
+        )
+        parties = await channels_of(db, call["case_id"])
+        assert parties["elder"] != first
+        async with asyncio.timeout(10):
+            while set(parties.values()) != await bridge_of(parties["family"]):
+                await asyncio.sleep(0.2)
+        assert phone.counts["ended"] == 0  # the operator stayed on
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency/end")
+        await outside.wait_for(f"ended-{elder.terminal}")
+        await nothing_left(set(parties.values()))
+    kinds = await steps(db, call["case_id"])
+    assert kinds.index("elder_dropped") < kinds.index("elder_back")
+    assert [x["attempt"] for x in legs(view, "elder")] == [1, 2]
