@@ -20,6 +20,7 @@ from hotline.calls.phases import (
     Routing,
     Talking,
 )
+from hotline.calls.ports import Voice
 from hotline.calls.session import Phase
 from hotline.calls.talk import Talk
 from hotline.emergency.conference import Emergencies
@@ -39,9 +40,10 @@ def phase_handlers(
     callback_ring_s: int,
     emergencies: Emergencies,
     identified: Identified | None = None,
+    voice: Voice | None = None,
 ) -> dict[type, Phase]:
-    intake, transfers = Intake(identify, identified), Transfers(desk)
-    waiting = Waiting(desk, escalation=emergencies)
+    intake, transfers = Intake(identify, identified), Transfers(desk, voice)
+    waiting = Waiting(desk, escalation=emergencies, voice=voice)
     talk = Talk(
         desk,
         {

@@ -50,7 +50,7 @@ from hotline.operators.accounts import AccountSync
 from hotline.operators.store import operator_accounts
 from hotline.queues.desk import Desk
 from hotline.queues.setup import load_config, standing_states
-from hotline.speech.prompts import PromptTexts, build_prompts
+from hotline.speech.prompts import PromptTexts, Voice, build_prompts
 from hotline.speech.tts import Speech, SpeechError
 from hotline.tasks import Tasks
 
@@ -274,6 +274,7 @@ async def _parts(
         callback_ring_s=settings.callback_ring_s,
         emergencies=emergencies,
         identified=alarms.tie,
+        voice=Voice(speech, PromptTexts()),
     )
 
     accounts = AccountSync(ari, static=settings.static_endpoints)

@@ -113,6 +113,53 @@ async def duty_phone(*, limit: float = 60.0, ip: str = DUTY_IP) -> SippRun:
     )
 
 
+async def message(
+    target: str,
+    body: str,
+    *,
+    content_type: str,
+    log: Path,
+    expect_snu: int | None = None,
+    scenario: str = "scaip_message.xml",
+) -> SippRun:
+    """One out-of-dialog MESSAGE from the terminal gateway's address to `target` (host:port).
+    With scaip_message.xml SIPp fails unless the 200 OK's <mrs> has `expect_snu`."""
+    snu = ["-set", "expect_snu", str(expect_snu)] if expect_snu is not None else []
+    ip = TERMINAL_GATEWAY_IP
+    return await _run(
+        [
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-s",
+            "alarm",
+            "-key",
+            "ctype",
+            content_type,
+            "-key",
+            "body",
+            body,
+            *snu,
+            "-i",
+            ip,
+            "-p",
+            str(free_port(ip)),
+            "-mp",
+            str(free_port(ip)),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "10s",
+            "-timeout_error",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+            target,
+        ],
+        20,
+    )
+
+
 async def terminate(proc: asyncio.subprocess.Process | None) -> None:
     """Stop a SIPp process: SIGTERM, then a kill if it has not gone within 5 s."""
     if proc is None or proc.returncode is not None:

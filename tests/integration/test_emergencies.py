@@ -19,6 +19,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from hotline.alarms.scaip import CONTENT_TYPE
 from tests.integration import sipp
 from tests.integration.conftest import Service, ari_get, ari_request
 from tests.integration.floorkit import Floor
@@ -38,10 +39,15 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+SCAIP = "127.0.0.1:15070"  # the service's receiver of terminals' alarm data, in these tests
+
+
 @pytest.fixture
 async def emergency_floor(service: Service) -> AsyncIterator[Floor]:
     await service.start(
-        HOTLINE_EMERGENCY_TIER_S=str(TIER_S), HOTLINE_TERMINAL_ESCALATE_S=str(ESCALATE_S)
+        HOTLINE_EMERGENCY_TIER_S=str(TIER_S),
+        HOTLINE_TERMINAL_ESCALATE_S=str(ESCALATE_S),
+        HOTLINE_SCAIP_LISTEN=SCAIP,
     )
     async with aiohttp.ClientSession() as http:
         floor = Floor(service, http)
@@ -439,3 +445,82 @@ async def test_the_elder_hanging_up_is_called_back_and_the_others_stay(
     kinds = await steps(db, call["case_id"])
     assert kinds.index("elder_dropped") < kinds.index("elder_back")
     assert [x["attempt"] for x in legs(view, "elder")] == [1, 2]
+
+
+def alarm(elder: Elder, *, ref: str = "7A00F1") -> str:
+    """A fall detector's alarm (dty 5, stc 9: an automatic alarm) from the elder's terminal."""
+    return (
+        f"<mrq><ref>{ref}</ref><mty>ME</mty><cid>26317</cid><dty>0005</dty><did>02</did>"
+        f"<crd>gsm:{elder.terminal}</crd><stc>0009</stc><pri>1</pri><lco>021</lco>"
+        "<lte>厨房</lte><lge><geo>39.9042,116.4074</geo></lge></mrq>"
+    )
+
+
+async def hang_up_caller(db: asyncpg.Connection, call_id: Any) -> None:
+    channel = await db.fetchval("SELECT channel_id FROM calls WHERE id = $1", call_id)
+    await asyncio.to_thread(ari_request, "DELETE", f"/channels/{channel}")
+
+
+async def test_alarm_data_sent_before_the_call_is_put_on_its_case(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, tmp_path: Path
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1})
+    sent = await sipp.message(
+        SCAIP, alarm(elder), content_type=CONTENT_TYPE, log=tmp_path / "mrs.log", expect_snu=0
+    )
+    assert sent.ok, sent.output
+    since = now()
+    caller = asyncio.create_task(terminal_call(elder, tones))
+    await phone.wait_for("answered", limit=20)
+    call = await live_call(db, since, connected_at=True)
+    view = await until(floor, call["case_id"], lambda v: bool(v["alarms"]))
+    [data] = view["alarms"]
+    assert (data["alarm_type"], data["ref"], data["device_type"]) == ("fall", "7A00F1", "5")
+    assert (data["location_code"], data["location_text"]) == ("21", "厨房")
+    assert (data["latitude"], data["longitude"]) == (39.9042, 116.4074)
+    await hang_up_caller(db, call["id"])
+    assert (await caller).ok
+    assert "alarm_data" in await steps(db, call["case_id"])
+
+
+async def test_malformed_alarm_data_is_answered_with_an_error_and_the_call_goes_on(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, tmp_path: Path
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1})
+    broken = alarm(elder).replace("<ref>7A00F1</ref>", "")  # no reference: SCAIP snu 7
+    sent = await sipp.message(
+        SCAIP, broken, content_type=CONTENT_TYPE, log=tmp_path / "mrs.log", expect_snu=7
+    )
+    assert sent.ok, sent.output
+    since = now()
+    caller = asyncio.create_task(terminal_call(elder, tones))
+    await phone.wait_for("answered", limit=20)
+    call = await live_call(db, since, connected_at=True)
+    await hang_up_caller(db, call["id"])
+    assert (await caller).ok
+    view = await floor.api("GET", f"/api/cases/{call['case_id']}/emergency")
+    assert view["alarms"] == []
+    log = floor.service.log.read_text()
+    assert "snu=7" in log  # logged, without the data: no number, no place
+    assert elder.terminal not in log and "厨房" not in log and "39.9" not in log
+
+
+async def test_asterisk_refuses_scaip_messages_itself(tmp_path: Path) -> None:
+    """Why the service receives SCAIP itself: Asterisk 22's PJSIP refuses any out-of-dialog
+    MESSAGE that is not text/plain with 415 before its dialplan or ARI sees it."""
+    refused = await sipp.message(
+        sipp.ASTERISK,
+        "<mrq><ref>1</ref><cid>1</cid><dty>0005</dty></mrq>",
+        content_type=CONTENT_TYPE,
+        log=tmp_path / "refused.log",
+        scenario="message_refused.xml",
+    )
+    assert refused.ok, refused.output

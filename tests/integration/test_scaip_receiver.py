@@ -13,7 +13,7 @@ import pytest
 from hotline.alarms.receiver import AlarmReceiver
 from hotline.alarms.scaip import CONTENT_TYPE, Alarm, Snu
 from tests.integration import sipp
-from tests.integration.sipp import SCENARIOS, TERMINAL_GATEWAY_IP, SippRun, free_port
+from tests.integration.sipp import TERMINAL_GATEWAY_IP, SippRun
 
 pytestmark = pytest.mark.integration
 
@@ -37,39 +37,8 @@ async def send(rx: AlarmReceiver, body: str, expect_snu: int, log: Path) -> Sipp
     """One MESSAGE from the gateway's address; SIPp fails unless the 200's snu is expected."""
     assert rx.address is not None
     host, port = rx.address
-    return await sipp._run(
-        [
-            "-sf",
-            str(SCENARIOS / "scaip_message.xml"),
-            "-s",
-            "alarm",
-            "-key",
-            "ctype",
-            CONTENT_TYPE,
-            "-key",
-            "body",
-            body,
-            "-set",
-            "expect_snu",
-            str(expect_snu),
-            "-i",
-            TERMINAL_GATEWAY_IP,
-            "-p",
-            str(free_port(TERMINAL_GATEWAY_IP)),
-            "-mp",
-            str(free_port(TERMINAL_GATEWAY_IP)),
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "10s",
-            "-timeout_error",
-            "-trace_logs",
-            "-log_file",
-            str(log),
-            f"{host}:{port}",
-        ],
-        20,
+    return await sipp.message(
+        f"{host}:{port}", body, content_type=CONTENT_TYPE, log=log, expect_snu=expect_snu
     )
 
 

@@ -460,9 +460,10 @@ async def test_blind_transfer_to_a_queue_and_refused_while_only_waiting(flows: S
     )
     requeued = flow.recorded(CallQueued, call_id=caller.call_id)
     assert [q.queue for q in requeued] == ["general", "social"]
-    assert flow.steps(caller.case_id)[-4:] == [
+    assert flow.steps(caller.case_id)[-5:] == [
         "operator_answered",
         "transferred",
+        "handover_announced",  # the caller was told (here the stock prompt: no speech)
         "queued",
         "offered",
     ]

@@ -68,7 +68,7 @@ class Intake:
         if not await call.until_played(playback_id, call.policy.greeting_timeout):
             call.log.warning("greeting did not finish in time; carrying on")
         call.state = state.greeted()
-        call.step("greeted")
+        call.step("greeted", media=list(greeting))  # media names only: what was played
 
     async def _open_case(self, call: Call) -> None:
         info = call.info

@@ -64,3 +64,19 @@ class NoCallbacks:
 
     def reached(self, number: str, operator_id: int) -> None:
         return None
+
+
+class Voice(Protocol):
+    """Prompts said for the moment (hotline.speech.prompts.Voice); None: say the stock ones."""
+
+    async def queue_position(self, ahead: int) -> list[str] | None: ...
+
+    async def transfer_to(self, who: str | None) -> list[str] | None: ...
+
+
+class NoVoice:
+    async def queue_position(self, ahead: int) -> list[str] | None:
+        return None
+
+    async def transfer_to(self, who: str | None) -> list[str] | None:
+        return None

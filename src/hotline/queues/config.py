@@ -12,6 +12,7 @@ from hotline.core.words import Strategy
 @dataclass(frozen=True)
 class QueueConfig:
     name: str
+    display_name: str = ""  # what a caller is told (a transfer to the queue)
     strategy: Strategy = "longest_idle"
     ring_timeout_s: int = 15
     wrapup_s: int = 10
@@ -58,6 +59,7 @@ class OperatorConfig:
     id: int
     endpoint: str
     line_cap: int = 1
+    display_name: str = ""
 
 
 @dataclass(frozen=True)

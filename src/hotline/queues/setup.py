@@ -20,13 +20,14 @@ async def load_config(conn: AsyncConnection) -> RoutingConfig:
     queues = list((await conn.execute(select(Queue).order_by(Queue.id))).all())
     by_id = {q.id: q.name for q in queues}
     operators = {
-        o.id: OperatorConfig(o.id, o.sip_endpoint or o.username, o.line_cap)
+        o.id: OperatorConfig(o.id, o.sip_endpoint or o.username, o.line_cap, o.display_name)
         for o in (await conn.execute(select(Operator).where(Operator.active))).all()
     }
     return RoutingConfig(
         queues={
             q.name: QueueConfig(
                 name=q.name,
+                display_name=q.display_name,
                 strategy=cast(Strategy, q.strategy),
                 ring_timeout_s=q.ring_timeout_s,
                 wrapup_s=q.wrapup_s,

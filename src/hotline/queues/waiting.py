@@ -19,7 +19,7 @@ from hotline.ari import AriError, NotFound
 from hotline.ari.events import PlaybackFinished, StasisStart
 from hotline.calls import legs
 from hotline.calls.phases import Dialing, Party, Queued, Ring, Ringing
-from hotline.calls.ports import CallbackRequest
+from hotline.calls.ports import CallbackRequest, NoVoice, Voice
 from hotline.calls.session import Call, Why, now
 from hotline.core import events as ev
 from hotline.core.records import CallConnected, CallQueued
@@ -49,9 +49,12 @@ class Escalation(Protocol):
 
 
 class Waiting:
-    def __init__(self, desk: Desk, escalation: Escalation | None = None) -> None:
+    def __init__(
+        self, desk: Desk, escalation: Escalation | None = None, voice: Voice | None = None
+    ) -> None:
         self._desk = desk
         self._escalation = escalation
+        self._voice = voice or NoVoice()
 
     async def run(self, call: Call, state: Queued) -> None:
         loop = asyncio.get_running_loop()
@@ -339,7 +342,7 @@ class Waiting:
             return
         if call.channel is None:
             return
-        media = (
+        media = await self._voice.queue_position(position - 1) or (
             ["sound:queue-youarenext"]
             if position == 1
             else ["sound:queue-thereare", f"number:{position - 1}", "sound:queue-callswaiting"]

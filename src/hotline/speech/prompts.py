@@ -6,10 +6,13 @@ each: synthesised, or a deployment's recording named in its configuration."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .tts import Speech
+from .tts import Speech, SpeechError
+
+log = logging.getLogger(__name__)
 
 OVERRIDE_SCHEMES = ("sound:", "recording:")
 
@@ -25,6 +28,8 @@ class PromptTexts:
         "如有紧急情况，请拨打120。"
     )
     queue_wait: str = "您前面还有{n}位，请稍候。"
+    queue_next: str = "下一位就是您，请稍候。"
+    outside_party: str = "外线电话"
     transfer: str = "正在为您转接{who}，请稍候。"
     callback_thanks: str = "好的，我们会尽快给您回电，请保持电话畅通。再见。"
     emergency_hold: str = "我们正在为您联系急救，请不要挂机。"
@@ -41,7 +46,7 @@ class PromptTexts:
         }
 
     def queue_position(self, n: int) -> str:
-        return self.queue_wait.format(n=n)
+        return self.queue_wait.format(n=n) if n > 0 else self.queue_next
 
     def transfer_to(self, who: str) -> str:
         return self.transfer.format(who=who)
@@ -73,3 +78,29 @@ async def build_prompts(
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
     return {name: overrides.get(name) or said[name].result().name for name in fixed}
+
+
+class Voice:
+    """The prompts said for the moment: a caller's place in the queue, who takes over a
+    transferred call (R5). None when speech is unavailable: the caller hears the stock
+    prompts instead, never silence in place of an error."""
+
+    def __init__(self, speech: Speech | None, texts: PromptTexts) -> None:
+        self._speech = speech
+        self._texts = texts
+
+    async def queue_position(self, ahead: int) -> list[str] | None:
+        return await self._say(self._texts.queue_position(ahead))
+
+    async def transfer_to(self, who: str | None) -> list[str] | None:
+        """`who`: the queue or person taking over; None for an outside number."""
+        return await self._say(self._texts.transfer_to(who or self._texts.outside_party))
+
+    async def _say(self, text: str) -> list[str] | None:
+        if self._speech is None:
+            return None
+        try:
+            return [(await self._speech.say(text)).name]
+        except (SpeechError, ValueError) as err:
+            log.warning("prompt not spoken (%s)", type(err).__name__)
+            return None

@@ -7,7 +7,7 @@ from typing import Literal
 
 from hotline.calls.messages import Request
 
-DEFAULT_ANNOUNCE = ("sound:pbx-transfer",)
+DEFAULT_ANNOUNCE = ("sound:pbx-transfer",)  # without speech and without a recording given
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Transfer(Request):
     queue: str | None = None
     operator_id: int | None = None
     number: str | None = None
-    announce: tuple[str, ...] = DEFAULT_ANNOUNCE
+    announce: tuple[str, ...] = ()  # empty: the caller is told who takes over (speech)
 
     @property
     def target(self) -> str:

@@ -12,13 +12,14 @@ from hotline.ari import AriError
 from hotline.calls import legs
 from hotline.calls.messages import Refused
 from hotline.calls.phases import Consulting, Party, Talking
+from hotline.calls.ports import NoVoice, Voice
 from hotline.calls.session import Call, Why, now
 from hotline.calls.talk import release
 from hotline.core import events as ev
 from hotline.core.phone import try_normalise
 from hotline.core.words import priority_for
 from hotline.queues.desk import Desk
-from hotline.transfers.requests import Transfer, TransferStep
+from hotline.transfers.requests import DEFAULT_ANNOUNCE, Transfer, TransferStep
 
 RING_PERSON_S = 20
 RING_NUMBER_S = 40
@@ -29,6 +30,7 @@ class Target:
     endpoint: str | None  # None: a queue
     party: Party
     ring_s: int
+    who: str | None = None  # the queue's or the operator's name, told to the caller
 
 
 def resolve(call: Call, desk: Desk, req: Transfer) -> Target:
@@ -41,7 +43,8 @@ def resolve(call: Call, desk: Desk, req: Transfer) -> Target:
             raise Refused(f"no queue {req.queue!r}")
         if req.mode == "attended":
             raise Refused("an attended transfer needs a person: operator or number")
-        return Target(None, Party(), 0)
+        queue = desk.queue(req.queue)
+        return Target(None, Party(), 0, queue.display_name if queue else None)
     if req.operator_id is not None:
         conf = desk.config.operators.get(req.operator_id)
         live = desk.floor.operators.get(req.operator_id)
@@ -51,7 +54,8 @@ def resolve(call: Call, desk: Desk, req: Transfer) -> Target:
             raise Refused("that operator's softphone is not reachable")
         if len(live.calls) >= conf.line_cap:
             raise Refused("that operator has no free line")
-        return Target(f"PJSIP/{conf.endpoint}", Party(operator_id=req.operator_id), RING_PERSON_S)
+        party = Party(operator_id=req.operator_id)
+        return Target(f"PJSIP/{conf.endpoint}", party, RING_PERSON_S, conf.display_name or None)
     number = try_normalise(req.number)
     if number is None or number.startswith("+"):
         raise Refused("not a dialable number")
@@ -61,8 +65,17 @@ def resolve(call: Call, desk: Desk, req: Transfer) -> Target:
 class Transfers:
     """The Talking phase's handler of Transfer requests, and the Consulting phase."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, voice: Voice | None = None) -> None:
         self._desk = desk
+        self._voice = voice or NoVoice()
+
+    async def _told(self, req: Transfer, target: Target) -> tuple[str, ...]:
+        """What the caller hears before meeting the new party: the recording the request
+        names, else who takes over, spoken (R5), else the stock transfer prompt."""
+        if req.announce:
+            return req.announce
+        spoken = await self._voice.transfer_to(target.who)
+        return tuple(spoken) if spoken else DEFAULT_ANNOUNCE
 
     async def on_transfer(self, call: Call, state: Talking, req: Transfer) -> None:
         try:
@@ -92,7 +105,7 @@ class Transfers:
         with contextlib.suppress(AriError):
             await call.ari.remove_channel(state.bridge_id, call.channel)
         await release(call, state, self._desk)
-        await announce(call, req.announce)
+        await announce(call, await self._told(req, target))
         if target.endpoint is None:
             assert req.queue is not None
             call.state = state.requeued(req.queue, priority_for(call.info.entry), now())
@@ -149,7 +162,11 @@ class Transfers:
             self._desk.connected(call.info.call_id, target.party.operator_id)
         await call.ari.add_channel(state.bridge_id, [dialled.channel_id])
         call.state = state.consulting(
-            dialled.channel_id, target.party, now(), by=req.by, announce=req.announce
+            dialled.channel_id,
+            target.party,
+            now(),
+            by=req.by,
+            announce=await self._told(req, target),
         )
 
     # --- consulting (a phase of its own) --------------------------------------------
@@ -220,7 +237,8 @@ async def announce(call: Call, media: tuple[str, ...]) -> None:
         await call.ari.play(call.channel, list(media), playback)
     except AriError:
         return
-    await call.until_played(playback, 10.0)
+    played = await call.until_played(playback, 10.0)
+    call.step("handover_announced", media=list(media), complete=played)
 
 
 async def rejoin(call: Call, bridge_id: str) -> None:
