@@ -244,7 +244,8 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
     await floor.route("terminal", queue)
     op_id, phone = await floor.operator({queue: 0})
     elder = await make_elder(db, {1: 1, 2: 1})
-    await floor.api("PUT", f"/api/emergency/routes/{elder.district}", {"ambulance": "120"})
+    route = {"area": elder.district, "ambulance": "120"}
+    await floor.api("POST", "/api/emergency/routes", route)
     family = elder.tiers[1][0]
     since = now()
     async with lines(tones, elder) as outside, ear() as listen:
@@ -338,9 +339,9 @@ async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
     _, phone = await floor.operator({queue: 0})
     elder = await make_elder(db, {1: 1, 2: 1})
     await floor.api(
-        "PUT",
-        f"/api/emergency/routes/{elder.district}",
-        {"ambulance": "1201", "ambulance_alt": "120"},
+        "POST",
+        "/api/emergency/routes",
+        {"area": elder.district, "ambulance": "1201", "ambulance_alt": "120"},
     )
     first, second = elder.tiers[1][0], elder.tiers[2][0]
     since = now()
@@ -524,3 +525,73 @@ async def test_asterisk_refuses_scaip_messages_itself(tmp_path: Path) -> None:
         scenario="message_refused.xml",
     )
     assert refused.ok, refused.output
+
+
+async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1})
+    centre = {"area": elder.district, "role": "care_centre", "name": "示范服务中心"}
+    await floor.api("POST", "/api/emergency/parties", {**centre, "number": "96110"})
+    office = {"area": elder.district, "role": "district_office", "name": "区民政局"}
+    await floor.api(
+        "POST", "/api/emergency/parties", {**office, "number": "12345", "mode": "notify"}
+    )
+    since = now()
+    async with lines(tones, elder) as outside, ear() as listen:
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        steps_url = f"/api/calls/{call['id']}/emergency"
+        await floor.api("POST", steps_url)
+        await outside.wait_for("answered-96110")
+        view = await until(
+            floor,
+            call["case_id"],
+            lambda v: joined(v, "ambulance") and joined(v, "family") and joined(v, "party"),
+        )
+        assert legs(view, "party")[0]["label"] == "care_centre"
+        parties = await channels_of(db, call["case_id"])
+
+        out = await floor.api("POST", f"{steps_url}/operator", {"action": "out"})
+        assert out == {"status": "out"}
+        assert parties["operator"] not in await bridge_of(parties["elder"])
+        assert level(await listen.hears(parties["operator"]), ELDER_HZ) < UNHEARD
+        back = await floor.api("POST", f"{steps_url}/operator", {"action": "in"})
+        assert back == {"status": "in"}
+        assert level(await listen.hears(parties["operator"]), ELDER_HZ) > HEARD
+
+        again = await floor.api("POST", f"{steps_url}/summary")
+        assert again == {"status": "playing"}
+
+        # The operator leaves: the conference goes on without them.
+        await asyncio.to_thread(ari_request, "DELETE", f"/channels/{parties['operator']}")
+        await phone.wait_for("ended")
+        await asyncio.sleep(1)
+        still = await channels_of(db, call["case_id"])
+        assert set(still) == {"elder", "ambulance", "family", "party"}
+        assert await bridge_of(still["elder"]) == set(still.values())
+        assert level(await listen.hears(still["elder"]), AMBULANCE_HZ) > HEARD
+
+        await floor.api("POST", f"{steps_url}/end")
+        assert (await caller).ok
+        await outside.wait_for("ended-96110")
+        await nothing_left(set(parties.values()))
+    kinds = await steps(db, call["case_id"])
+    for kind in (
+        "operator_stepped_out",
+        "operator_stepped_in",
+        "summary_repeated",
+        "operator_left_conference",
+        "party_notified",
+    ):
+        assert kind in kinds, kind
+    busy = await db.fetchval(
+        "SELECT count(*) FROM emergency_legs WHERE case_id = $1 AND left_at IS NULL",
+        call["case_id"],
+    )
+    assert busy == 0

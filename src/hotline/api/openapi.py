@@ -109,6 +109,8 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
             reply_schema = (
                 schemas[((i, "reply"), "serialization")] if route.reply is not None else None
             )
+            if reply_schema is None and route.content_type != "application/json":
+                reply_schema = {"type": "string", "contentMediaType": route.content_type}
             if route.status == 204:
                 responses["204"] = {"description": _STATUS_TEXT[204]}
                 if reply_schema is not None:  # kept instead of deleted: the record comes back

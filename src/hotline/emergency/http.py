@@ -106,6 +106,10 @@ class RouteBody(bodies.Body):
     ambulance_alt: Route_ | None = None
 
 
+class NewRouteBody(RouteBody):
+    area: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^([^/\x00-\x1f]+|\*)$")]
+
+
 class RouteReply(BaseModel):
     area: str
     ambulance: str
@@ -228,21 +232,21 @@ def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
 
     async def recording(request: web.Request) -> web.StreamResponse:
         """The conference's recording: supervisors and admins, and the case's owner."""
-        name = request.match_info["name"]
+        name = request.match_info["recording"]
         who = principal(request)
         async with engine.connect() as conn:
             case_id = await store.recording_case(conn, name)
             if case_id is None:
-                raise NotFound("name", "no such recording")
+                raise NotFound("recording", "no such recording")
             owner = await conn.scalar(select(Case.owner_operator_id).where(Case.id == case_id))
         if who.role == "operator" and (who.operator_id is None or who.operator_id != owner):
-            raise Forbidden("name", "only the case's owner and supervisors may listen to it")
+            raise Forbidden("recording", "only the case's owner and supervisors may listen to it")
         if ari is None:
-            raise Unavailable("name", "recordings are served by the running service")
+            raise Unavailable("recording", "recordings are served by the running service")
         try:
             data = await ari.recording_file(name)
         except AriNotFound:
-            raise NotFound("name", "the recording is not (yet) stored") from None
+            raise NotFound("recording", "the recording is not (yet) stored") from None
         except AriError as err:
             raise Unavailable(
                 "name", f"Asterisk did not give the recording ({err.status})"
@@ -267,12 +271,12 @@ def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
         ),
         Route(
             "GET",
-            "/api/recordings/{name}",
+            "/api/recordings/{recording}",
             recording,
             "Download a conference recording (WAV)",
             TAG,
             roles=on_calls,
-            params={"name": RECORDING},
+            params={"recording": RECORDING},
             content_type="audio/wav",
             errors=(403, 404, 503),
         ),
@@ -283,14 +287,27 @@ def _setup(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
     async def list_routes(request: web.Request) -> web.Response:
         return reply(await read(engine, store.list_routes))
 
-    async def put_route(request: web.Request) -> web.Response:
+    async def create_route(request: web.Request) -> web.Response:
+        actor = principal(request).name
+        body = bodies.parse(NewRouteBody, await request.read())
+        return outcome_reply(
+            await change(
+                engine,
+                on_change,
+                lambda c: store.create_route(
+                    c, actor, body.area, body.ambulance, body.ambulance_alt
+                ),
+            )
+        )
+
+    async def update_route(request: web.Request) -> web.Response:
         actor, area = principal(request).name, request.match_info["area"]
         body = bodies.parse(RouteBody, await request.read())
         return outcome_reply(
             await change(
                 engine,
                 on_change,
-                lambda c: store.put_route(c, actor, area, body.ambulance, body.ambulance_alt),
+                lambda c: store.update_route(c, actor, area, body.ambulance, body.ambulance_alt),
             )
         )
 
@@ -329,17 +346,28 @@ def _setup(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             reply=list[RouteReply],
         ),
         Route(
+            "POST",
+            "/api/emergency/routes",
+            create_route,
+            "Give an area (an elder's district, or * for any other) its route to 120",
+            TAG,
+            roles=admin,
+            body=NewRouteBody,
+            reply=RouteReply,
+            status=201,
+            errors=(403, 409, 422),
+        ),
+        Route(
             "PUT",
             "/api/emergency/routes/{area}",
-            put_route,
-            "Set 120's route (and a second one) for an area",
+            update_route,
+            "Change an area's route to 120 (and its second one)",
             TAG,
             roles=admin,
             params={"area": AREA},
             body=RouteBody,
             reply=RouteReply,
-            also=(201,),
-            errors=(403, 422),
+            errors=(403, 404, 422),
         ),
         Route(
             "DELETE",

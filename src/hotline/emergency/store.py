@@ -7,11 +7,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.core.errors import Invalid, NotFound
+from hotline.core.errors import Conflict, Invalid, NotFound
 from hotline.db.audit import Outcome, Record, as_record, audit, one
 from hotline.db.models import (
     Alarm,
@@ -170,26 +170,40 @@ async def list_routes(conn: AsyncConnection) -> list[Record]:
     return [as_record(r) for r in rows]
 
 
-async def put_route(
+async def create_route(
+    conn: AsyncConnection, actor: str, area: str, ambulance: str, alt: str | None
+) -> Outcome:
+    after = {"area": area, "ambulance": ambulance, "ambulance_alt": alt}
+    query = (
+        pg_insert(EmergencyRoute)
+        .values(area=area, ambulance=ambulance, ambulance_alt=alt)
+        .on_conflict_do_nothing()
+        .returning(EmergencyRoute.area)
+    )
+    if (await conn.execute(query)).first() is None:
+        raise Conflict("area", "this area has a route: change it with PUT")
+    change = await audit(conn, actor, "create", "emergency_route", area, before=None, after=after)
+    return Outcome(after, change, created=True)
+
+
+async def update_route(
     conn: AsyncConnection, actor: str, area: str, ambulance: str, alt: str | None
 ) -> Outcome:
     before = await one(
         conn, select(*_ROUTE_COLUMNS).where(EmergencyRoute.area == area).with_for_update()
     )
+    if before is None:
+        raise NotFound("area", "no route for this area")
     after = {"area": area, "ambulance": ambulance, "ambulance_alt": alt}
     if before == after:
         return Outcome(before, None)
     await conn.execute(
-        pg_insert(EmergencyRoute)
-        .values(area=area, ambulance=ambulance, ambulance_alt=alt)
-        .on_conflict_do_update(
-            index_elements=["area"],
-            set_={"ambulance": ambulance, "ambulance_alt": alt, "updated_at": func.now()},
-        )
+        update(EmergencyRoute)
+        .where(EmergencyRoute.area == area)
+        .values(ambulance=ambulance, ambulance_alt=alt, updated_at=func.now())
     )
-    action = "create" if before is None else "update"
-    change = await audit(conn, actor, action, "emergency_route", area, before=before, after=after)
-    return Outcome(after, change, created=before is None)
+    change = await audit(conn, actor, "update", "emergency_route", area, before=before, after=after)
+    return Outcome(after, change)
 
 
 async def delete_route(conn: AsyncConnection, actor: str, area: str) -> Outcome:

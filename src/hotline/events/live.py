@@ -1,6 +1,7 @@
 """The live floor, folded from the domain events: calls in progress (arriving, waiting,
-ringing, talking), operators as the floor shows them, pending callbacks. Its snapshot is
-what a subscriber gets first and what the floor view and the metrics show as "now"."""
+ringing, talking, in an emergency conference), operators as the floor shows them, pending
+callbacks. Its snapshot is what a subscriber gets first and what the floor view and the
+metrics show as "now"."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Literal
 from hotline.core import events as ev
 from hotline.core.words import OperatorState
 
-CallPhase = Literal["arriving", "waiting", "ringing", "talking"]
+CallPhase = Literal["arriving", "waiting", "ringing", "talking", "emergency"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class LiveFloor:
             case ev.CallAnswered():
                 ids = (event.operator_id,) if event.operator_id is not None else ()
                 self._update(event.call_id, phase="talking", since=event.at, operator_ids=ids)
+            case ev.EmergencyStarted():  # the conference: 120, the family (emergency/)
+                self._update(event.call_id, phase="emergency", since=event.at)
             case ev.AnswerClockBreached():
                 self._update(event.call_id, breached=True)
             case ev.CallEnded():
