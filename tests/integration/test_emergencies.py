@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import io
 import secrets
+import signal
 import wave
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -42,13 +43,16 @@ def now() -> dt.datetime:
 SCAIP = "127.0.0.1:15070"  # the service's receiver of terminals' alarm data, in these tests
 
 
+SETTINGS = {
+    "HOTLINE_EMERGENCY_TIER_S": str(TIER_S),
+    "HOTLINE_TERMINAL_ESCALATE_S": str(ESCALATE_S),
+    "HOTLINE_SCAIP_LISTEN": SCAIP,
+}
+
+
 @pytest.fixture
 async def emergency_floor(service: Service) -> AsyncIterator[Floor]:
-    await service.start(
-        HOTLINE_EMERGENCY_TIER_S=str(TIER_S),
-        HOTLINE_TERMINAL_ESCALATE_S=str(ESCALATE_S),
-        HOTLINE_SCAIP_LISTEN=SCAIP,
-    )
+    await service.start(**SETTINGS)
     async with aiohttp.ClientSession() as http:
         floor = Floor(service, http)
         try:
@@ -595,3 +599,50 @@ async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
         call["case_id"],
     )
     assert busy == 0
+
+
+async def test_a_conference_survives_a_crash_of_the_service(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+) -> None:
+    floor = emergency_floor
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    _, phone = await floor.operator({queue: 0})
+    elder = await make_elder(db, {1: 1})
+    family = elder.tiers[1][0]
+    since = now()
+    async with lines(tones, elder) as outside, ear() as listen:
+        caller = asyncio.create_task(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        await until(
+            floor, call["case_id"], lambda v: joined(v, "ambulance") and joined(v, "family")
+        )
+        parties = await channels_of(db, call["case_id"])
+        assert await bridge_of(parties["elder"]) == set(parties.values())
+
+        assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
+        await asyncio.sleep(1)
+        await floor.service.start(**SETTINGS)  # reconciles: the conference is adopted
+
+        assert await bridge_of(parties["elder"]) == set(parties.values())
+        for word in ("ended-120", f"ended-{family}"):
+            assert outside.counts[word] == 0  # nobody was cut off
+        assert phone.counts["ended"] == 0
+        heard = await listen.hears(parties["elder"])
+        assert level(heard, AMBULANCE_HZ) > HEARD and level(heard, FAMILY_HZ) > HEARD
+
+        assert await floor.api("POST", f"/api/calls/{call['id']}/emergency/end") == {
+            "status": "ended"
+        }
+        assert (await caller).ok
+        await outside.wait_for("ended-120")
+        await outside.wait_for(f"ended-{family}")
+        await phone.wait_for("ended")
+        await nothing_left(set(parties.values()))
+    kinds = await steps(db, call["case_id"])
+    assert kinds.index("resumed") < kinds.index("emergency_adopted")
+    view = await floor.api("GET", f"/api/cases/{call['case_id']}/emergency")
+    assert len(view["legs"]) == 4  # the same four legs, closed: none recorded twice
+    assert all(leg["left_at"] for leg in view["legs"])

@@ -53,7 +53,7 @@ class BridgeTag:
     call_id: uuid.UUID
     case_id: uuid.UUID
     queue: str
-    kind: str  # inbound | callback
+    kind: str  # inbound | callback | emergency (a conference, adopted as one after a restart)
 
     def name(self) -> str:
         return f"call:{self.call_id.hex}:{self.case_id.hex}:{self.kind}:{self.queue}"
@@ -165,10 +165,11 @@ async def drop(call: Call, channel_id: str) -> None:
     call.legs.detach(channel_id)
 
 
-async def bridge(call: Call, channels: list[str], queue: str) -> str:
-    """A new mixing bridge with `channels` in it (a fresh id every time)."""
+async def bridge(call: Call, channels: list[str], queue: str, *, kind: str | None = None) -> str:
+    """A new mixing bridge with `channels` in it (a fresh id every time), named for the call
+    (`kind`: the call's own, or "emergency" for a conference)."""
     bridge_id = f"{BRIDGE_PREFIX}{uuid.uuid4().hex}"
-    tag = BridgeTag(call.info.call_id, call.info.case_id, queue, call.info.kind)
+    tag = BridgeTag(call.info.call_id, call.info.case_id, queue, kind or call.info.kind)
     await call.ari.create_bridge(bridge_id, type="mixing", name=tag.name())
     if channels:
         await call.ari.add_channel(bridge_id, channels)

@@ -276,7 +276,12 @@ class Conference(_Live):
     operator_leg: str | None
     operator_id: int | None
     since: dt.datetime
-    how: str  # confirmed | escalated
+    how: str  # confirmed | escalated | adopted (found running after a restart)
+    adopted: tuple[str, ...] = ()  # adopted: the other parties' channels found in the bridge
+
+    def moved(self, bridge_id: str) -> Conference:
+        """The conference in a bridge of its own (named as one, for an adoption)."""
+        return replace(self, bridge_id=bridge_id)
 
     def requeued(self, priority: int, at: dt.datetime) -> Queued:
         """Everyone else has gone and the elder is still on the line: an operator again."""

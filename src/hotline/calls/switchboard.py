@@ -27,7 +27,7 @@ from hotline.ari.events import (
 from hotline.ari.models import Bridge, Channel
 from hotline.calls import legs
 from hotline.calls.messages import HAND_OVER, VANISHED, Refused, Request
-from hotline.calls.phases import Arriving, Greeting, LiveState, Party, Talking
+from hotline.calls.phases import Arriving, Conference, Greeting, LiveState, Party, Talking
 from hotline.calls.ports import CallbackDesk, Publish, Record, Seats
 from hotline.calls.session import Call, CallInfo, Phase, Policy, now
 from hotline.core.ids import call_id_for, intake_case_id_for
@@ -321,8 +321,12 @@ class Switchboard:
         )
 
     def _adopt_bridge(self, bridge: Bridge, channels: dict[str, Channel], ours: set[str]) -> bool:
-        """A bridge of ours with a customer and an operator or party leg in it: adopt it."""
+        """A bridge of ours with a customer and an operator or party leg in it (or an
+        emergency conference): adopt it."""
         members = [channels[c] for c in bridge.channels if c in channels]
+        tag = legs.BridgeTag.parse(bridge.name)
+        if tag is not None and tag.kind == "emergency":
+            return self._adopt_conference(tag, bridge, members, ours)
         if len(members) != 2 or len(bridge.channels) != 2:
             return False
         party = [c for c in members if c.id.startswith(legs.OPERATOR_LEG)]
@@ -332,6 +336,51 @@ class Switchboard:
         if not (customer[0].id in ours or legs.is_leg(customer[0].id)):
             return False
         return self._adopt_talking(customer[0], party[0].id, bridge)
+
+    def _adopt_conference(
+        self, tag: legs.BridgeTag, bridge: Bridge, members: list[Channel], ours: set[str]
+    ) -> bool:
+        """An emergency conference left running by a crashed service: everyone in it stays
+        connected and the conference carries on (its phase handler rebuilds who is there)."""
+        elder = [c for c in members if not legs.is_leg(c.id) and c.id in ours]
+        if len(elder) != 1:
+            return False  # the elder's own call is not in it (called back, or gone)
+        customer = elder[0]
+        key = customer.linkedid or customer.id
+        if key in self._calls or call_id_for(key) != tag.call_id:
+            return False
+        operators = [c.id for c in members if c.id.startswith(legs.OPERATOR_LEG)]
+        others = tuple(c.id for c in members if legs.is_leg(c.id) and c.id not in operators)
+        started_at = _created(customer)
+        info = CallInfo(
+            call_id=tag.call_id,
+            case_id=tag.case_id,
+            key=key,
+            entry=_stasis_entry(customer, self._app) or "terminal",
+            number=try_normalise(customer.caller.number),
+            started_at=started_at,
+        )
+        operator_leg = operators[0] if operators else None
+        operator_id = legs.operator_of(operator_leg) if operator_leg else None
+        state = Conference(
+            started_at,
+            started_at,
+            tag.queue,
+            bridge.id,
+            operator_leg,
+            operator_id,
+            now(),
+            "adopted",
+            others,
+        )
+        call = self._new_call(info, channel=customer.id, state=state, resumed=True)
+        call.reached_human = True
+        for channel_id in (*operators, *others):
+            self._channels[channel_id] = key
+        if operator_id is not None:
+            self._seats.connected(info.call_id, operator_id)
+        self.start(call)
+        return True
 
     async def _reconcile_endpoints(self) -> None:
         """Follow the operators' softphones: subscribe to PJSIP endpoints, read their states."""

@@ -159,7 +159,7 @@ class EmergencyStarted(_Event):
     type: Literal["emergency.started"] = "emergency.started"
     call_id: uuid.UUID
     case_id: uuid.UUID
-    how: Literal["confirmed", "escalated"]
+    how: Literal["confirmed", "escalated", "adopted"]  # adopted: carried on after a restart
     by: str
 
 

@@ -87,15 +87,18 @@ class Emergencies:
     async def escalate(self, call: Call, state: Queued) -> None:
         assert call.channel is not None
         self._escalated.add(call)
-        bridge_id = await legs.bridge(call, [call.channel], state.queue)
+        bridge_id = await legs.bridge(call, [call.channel], state.queue, kind="emergency")
         call.step("emergency_escalated", after_s=self._settings.escalate_after_s)
         call.state = state.escalated(bridge_id, now())
 
     # --- the phase -------------------------------------------------------------------
 
     async def run(self, call: Call, state: Conference) -> None:
-        room = await self._open(call, state)
-        self._rooms[call.info.call_id] = room
+        room = self._rooms[call.info.call_id] = Room(Facts(call.elder_id))  # leave() finds it
+        if state.how == "adopted":
+            await self._adopt(call, state, room)
+        else:
+            state = await self._open(call, state, room)
         loop = asyncio.get_running_loop()
         while not await self._settled(call, state, room):
             wait = None if room.tier_due is None else max(0.0, room.tier_due - loop.time())
@@ -129,7 +132,27 @@ class Emergencies:
 
     # --- opening ---------------------------------------------------------------------
 
-    async def _open(self, call: Call, state: Conference) -> Room:
+    async def _adopt(self, call: Call, state: Conference, room: Room) -> None:
+        """Found running after a restart: everyone in the bridge stays; nobody is called."""
+        at = now()
+        room.facts = await self._load_facts(call.elder_id)
+        room.operator_in = state.operator_leg is not None
+        found = [(call.channel, Target("elder", "elder", call.info.number or ""))]
+        if state.operator_leg is not None:
+            label = f"operator {state.operator_id}"
+            found.append((state.operator_leg, Target("operator", label, "")))
+        found += [(channel, Target("party", "adopted", "")) for channel in state.adopted]
+        for channel, target in found:
+            if channel is not None:
+                room.add(Leg(channel, target, answered_at=at, joined=True))
+        call.publish(
+            ev.EmergencyStarted(
+                call_id=call.info.call_id, case_id=call.info.case_id, how="adopted", by="system"
+            )
+        )
+        call.step("emergency_adopted", parties=len(state.adopted))
+
+    async def _open(self, call: Call, state: Conference, room: Room) -> Conference:
         info, at = call.info, now()
         by = "system" if state.how == "escalated" else f"operator {state.operator_id}"
         call.record(CaseClassified(case_id=info.case_id, case_class="emergency"))
@@ -139,8 +162,7 @@ class Emergencies:
         call.publish(
             ev.CaseChanged(case_id=info.case_id, status="in_progress", case_class="emergency")
         )
-        facts = await self._load_facts(call.elder_id)
-        room = Room(facts)
+        facts = room.facts = await self._load_facts(call.elder_id)
         room.operator_in = state.operator_leg is not None
         if call.channel is not None:
             self._seen(
@@ -183,6 +205,8 @@ class Emergencies:
             await self._dial(call, room, target, ring_s=self._settings.party_ring_s)
         for party in opening.notify:
             call.step("party_notified", role=party.role, number=party.number)
+        if state.how == "confirmed":
+            state = await self._own_bridge(call, state)
         await self._start_recording(call, state, room)
         self._tasks(call, state, at)
         call.log.info(
@@ -191,7 +215,30 @@ class Emergencies:
             "called" if opening.ambulance else "not called",
             sum(1 for leg in room.legs.values() if leg.ringing),
         )
-        return room
+        return state
+
+    async def _own_bridge(self, call: Call, state: Conference) -> Conference:
+        """The conversation's bridge becomes a conference's own (named as one, so that a
+        restarted service adopts it as a conference): the elder and the operator move over.
+        Done once the outside calls are under way; the move takes milliseconds."""
+        bridge_id = await legs.bridge(call, [], state.queue, kind="emergency")
+        parties = [c for c in (call.channel, state.operator_leg) if c is not None]
+        try:
+            for channel in parties:
+                with contextlib.suppress(AriError):
+                    await call.ari.remove_channel(state.bridge_id, channel)
+                await call.ari.add_channel(bridge_id, [channel])
+        except AriError as err:  # someone hung up meanwhile: stay in the bridge we had
+            call.log.warning("conference bridge not taken over (%s)", err.status)
+            for channel in parties:
+                with contextlib.suppress(AriError):
+                    await call.ari.add_channel(state.bridge_id, [channel])
+            await legs.unbridge(call, bridge_id)
+            return state
+        await legs.unbridge(call, state.bridge_id)
+        moved = state.moved(bridge_id)
+        call.state = moved
+        return moved
 
     def _tasks(self, call: Call, state: Conference, at: dt.datetime) -> None:
         """The follow-ups owed (R11, R12), owned by the operator who confirmed."""

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from hotline.emergency.plan import Facts, Role, Target
 
 OUTSIDE: tuple[Role, ...] = ("ambulance", "family", "supervisor", "party")
+_LEGS = uuid.UUID("0c6b8f52-3f7e-4d55-9a43-6f1e2b7c9d10")
+
+
+def leg_id_for(channel_id: str) -> uuid.UUID:
+    """A leg's record id, from its channel (unique): the same leg found again after a restart
+    is the same record."""
+    return uuid.uuid5(_LEGS, channel_id)
 
 
 @dataclass
@@ -28,7 +35,10 @@ class Leg:
     acknowledged_at: dt.datetime | None = None
     joined: bool = False
     left_at: dt.datetime | None = None
-    leg_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def leg_id(self) -> uuid.UUID:
+        return leg_id_for(self.channel_id)
 
     @property
     def role(self) -> Role:
