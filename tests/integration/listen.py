@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import asyncio
 import base64
+import json
 import math
 import os
 import uuid
@@ -37,8 +38,17 @@ def rms(pcm: array.array[int]) -> float:
 
 
 class Ear:
-    def __init__(self, http: aiohttp.ClientSession) -> None:
+    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
         self._http = http
+        self._ws = ws
+
+    async def _in_stasis(self, channel_id: str, limit: float = 5.0) -> None:
+        """Wait for the snoop channel's StasisStart: recording it before is a 409."""
+        async with asyncio.timeout(limit):
+            async for message in self._ws:
+                event = json.loads(message.data)
+                if event.get("type") == "StasisStart" and event["channel"]["id"] == channel_id:
+                    return
 
     async def _ari(self, method: str, path: str, **params: str) -> aiohttp.ClientResponse:
         response = await self._http.request(
@@ -57,6 +67,7 @@ class Ear:
         )
         assert made.status == 200, f"snoop on {channel_id}: {made.status}"
         try:
+            await self._in_stasis(snoop)
             recording = await self._ari(
                 "POST",
                 f"/channels/{snoop}/record",
@@ -83,5 +94,5 @@ async def ear() -> AsyncIterator[Ear]:
     """An Ear, with the tests' Stasis app registered for as long as it is used."""
     async with aiohttp.ClientSession() as http:
         url = f"{ARI.replace('http', 'ws', 1)}/ari/events?app={APP}"
-        async with http.ws_connect(url, headers=_auth()):
-            yield Ear(http)
+        async with http.ws_connect(url, headers=_auth()) as ws:
+            yield Ear(http, ws)

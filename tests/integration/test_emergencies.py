@@ -9,8 +9,9 @@ import datetime as dt
 import io
 import secrets
 import signal
+import time
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 
 from hotline.alarms.scaip import CONTENT_TYPE
 from tests.integration import sipp
-from tests.integration.conftest import Service, ari_get, ari_request
+from tests.integration.conftest import SOUNDS_DIR, Service, ari_get, ari_request
 from tests.integration.floorkit import Floor
 from tests.integration.listen import ear, rms
 from tests.integration.outside import OutsideLines
@@ -59,6 +60,25 @@ async def emergency_floor(service: Service) -> AsyncIterator[Floor]:
             yield floor
         finally:
             await floor.undo()
+
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+@pytest.fixture
+async def spawn() -> AsyncIterator[Spawn]:
+    """Start a task for the test (a phone on a call); whatever is still running when the test
+    ends (a failed test) is cancelled, and its SIPp stopped."""
+    tasks: list[asyncio.Task[Any]] = []
+
+    def start(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        tasks.append(asyncio.create_task(coro))
+        return tasks[-1]
+
+    yield start
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass
@@ -241,7 +261,7 @@ async def bridge_of(channel_id: str) -> set[str]:
 
 
 async def test_confirmed_emergency_brings_everyone_into_one_conference(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -253,9 +273,10 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
     family = elder.tiers[1][0]
     since = now()
     async with lines(tones, elder) as outside, ear() as listen:
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        caller = spawn(terminal_call(elder, tones))
         await phone.wait_for("answered", limit=20)
         call = await live_call(db, since, connected_at=True)
+        t_confirm = time.time()
         confirmed = await floor.api("POST", f"/api/calls/{call['id']}/emergency")
         assert confirmed == {"status": "confirmed"}
         await outside.wait_for("answered-120")
@@ -310,6 +331,9 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
         call["case_id"],
         lambda v: bool(v["recordings"]) and all(x["left_at"] for x in v["legs"]),
     )
+    # The spoken summary and notice (the elder's name, address, health) are not kept.
+    spoken = [f for f in Path(SOUNDS_DIR).glob("tts-*.wav") if f.stat().st_mtime > t_confirm]
+    assert spoken == []
     kinds = await steps(db, call["case_id"])
     for kind in ("emergency_confirmed", "recording_started", "leg_acknowledged", "leg_joined"):
         assert kind in kinds
@@ -335,7 +359,7 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
 
 
 async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -350,7 +374,7 @@ async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
     first, second = elder.tiers[1][0], elder.tiers[2][0]
     since = now()
     async with lines(tones, elder, {"1201": "busy", first: "ringout"}) as outside:
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        caller = spawn(terminal_call(elder, tones))
         await phone.wait_for("answered", limit=20)
         call = await live_call(db, since, connected_at=True)
         await floor.api("POST", f"/api/calls/{call['id']}/emergency")
@@ -378,7 +402,7 @@ async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
 
 
 async def test_nobody_answering_a_terminal_escalates_to_family_and_supervisor(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -387,8 +411,8 @@ async def test_nobody_answering_a_terminal_escalates_to_family_and_supervisor(
     family = elder.tiers[1][0]
     since = now()
     async with lines(tones, elder) as outside:
-        duty = asyncio.create_task(sipp.duty_phone(limit=90))
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        duty = spawn(sipp.duty_phone(limit=90))
+        caller = spawn(terminal_call(elder, tones))
         call = await live_call(db, since)
         await outside.wait_for(f"answered-{family}", limit=ESCALATE_S + 15)
         await outside.wait_for("answered-120")
@@ -415,7 +439,7 @@ async def test_nobody_answering_a_terminal_escalates_to_family_and_supervisor(
 
 
 async def test_the_elder_hanging_up_is_called_back_and_the_others_stay(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -424,7 +448,7 @@ async def test_the_elder_hanging_up_is_called_back_and_the_others_stay(
     elder = await make_elder(db, {1: 1})
     since = now()
     async with lines(tones, elder) as outside:
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        caller = spawn(terminal_call(elder, tones))
         await phone.wait_for("answered", limit=20)
         call = await live_call(db, since, connected_at=True)
         await floor.api("POST", f"/api/calls/{call['id']}/emergency")
@@ -467,7 +491,7 @@ async def hang_up_caller(db: asyncpg.Connection, call_id: Any) -> None:
 
 
 async def test_alarm_data_sent_before_the_call_is_put_on_its_case(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, tmp_path: Path
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn, tmp_path: Path
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -479,7 +503,7 @@ async def test_alarm_data_sent_before_the_call_is_put_on_its_case(
     )
     assert sent.ok, sent.output
     since = now()
-    caller = asyncio.create_task(terminal_call(elder, tones))
+    caller = spawn(terminal_call(elder, tones))
     await phone.wait_for("answered", limit=20)
     call = await live_call(db, since, connected_at=True)
     view = await until(floor, call["case_id"], lambda v: bool(v["alarms"]))
@@ -493,7 +517,7 @@ async def test_alarm_data_sent_before_the_call_is_put_on_its_case(
 
 
 async def test_malformed_alarm_data_is_answered_with_an_error_and_the_call_goes_on(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, tmp_path: Path
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn, tmp_path: Path
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -506,7 +530,7 @@ async def test_malformed_alarm_data_is_answered_with_an_error_and_the_call_goes_
     )
     assert sent.ok, sent.output
     since = now()
-    caller = asyncio.create_task(terminal_call(elder, tones))
+    caller = spawn(terminal_call(elder, tones))
     await phone.wait_for("answered", limit=20)
     call = await live_call(db, since, connected_at=True)
     await hang_up_caller(db, call["id"])
@@ -532,7 +556,7 @@ async def test_asterisk_refuses_scaip_messages_itself(tmp_path: Path) -> None:
 
 
 async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -547,7 +571,7 @@ async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
     )
     since = now()
     async with lines(tones, elder) as outside, ear() as listen:
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        caller = spawn(terminal_call(elder, tones))
         await phone.wait_for("answered", limit=20)
         call = await live_call(db, since, connected_at=True)
         steps_url = f"/api/calls/{call['id']}/emergency"
@@ -602,7 +626,7 @@ async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
 
 
 async def test_a_conference_survives_a_crash_of_the_service(
-    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
     queue = await floor.queue()
@@ -612,7 +636,7 @@ async def test_a_conference_survives_a_crash_of_the_service(
     family = elder.tiers[1][0]
     since = now()
     async with lines(tones, elder) as outside, ear() as listen:
-        caller = asyncio.create_task(terminal_call(elder, tones))
+        caller = spawn(terminal_call(elder, tones))
         await phone.wait_for("answered", limit=20)
         call = await live_call(db, since, connected_at=True)
         await floor.api("POST", f"/api/calls/{call['id']}/emergency")

@@ -70,6 +70,16 @@ async def test_mandarin_becomes_an_asterisk_wav(sounds: Path) -> None:
     assert leftovers(sounds) == []
 
 
+async def test_a_forgotten_text_is_removed_and_said_again_when_asked(sounds: Path) -> None:
+    speech = Speech(sounds, "hotline")
+    first = await speech.say("老人王秀英，地址示范路一号")
+    await speech.forget("老人王秀英，地址示范路一号")
+    assert not first.path.exists()
+    await speech.forget("老人王秀英，地址示范路一号")  # twice: nothing to remove, no error
+    again = await speech.say("老人王秀英，地址示范路一号")
+    assert not again.cached and again.path == first.path
+
+
 async def test_directory_mode_whatever_the_umask(sounds: Path) -> None:
     old = os.umask(0o077)
     try:

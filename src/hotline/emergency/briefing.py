@@ -58,6 +58,17 @@ class Briefing:
         name = await self._say(self.texts(role, facts))
         return [name] if name else None
 
+    async def forget(self, facts: Facts) -> None:
+        """The conference is over: its summary and notice (personal data, spoken) are removed
+        from the sounds directory. A later emergency synthesises them again (~40 ms)."""
+        if self._speech is None or facts.about is None:
+            return
+        for role in ("ambulance", "family"):
+            try:
+                await self._speech.forget(self.texts(role, facts))
+            except OSError as err:
+                log.warning("emergency speech not removed (%s)", type(err).__name__)
+
     def prompt(self, name: str) -> list[str] | None:
         media = self._prompts.get(name)
         return [media] if media else None

@@ -569,6 +569,7 @@ class Emergencies:
             if leg.role == "operator" and state.operator_id is not None:
                 self._seats.finished(call.info.call_id, state.operator_id, state.queue)
         await legs.unbridge(call, state.bridge_id)
+        await self._briefing.forget(room.facts)
         call.publish(
             ev.EmergencyEnded(call_id=call.info.call_id, case_id=call.info.case_id, reason=reason)
         )

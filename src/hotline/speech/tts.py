@@ -92,6 +92,13 @@ class Speech:
         log.debug("synthesised %s (%s) in %.2f s", stem, lang, seconds)
         return Sound(name, path, cached=False, seconds=seconds)
 
+    async def forget(self, text: str, *, lang: str = "zh") -> None:
+        """Remove `text`'s file (a summary naming an elder is not kept once it has served)."""
+        stem = self.stem(text, lang=lang)
+        async with self._alone(stem):
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread((self.directory / f"{stem}.wav").unlink)
+
     @contextlib.asynccontextmanager
     async def _alone(self, stem: str) -> AsyncIterator[None]:
         """Hold `stem`'s lock; the lock is forgotten when its last user leaves."""
