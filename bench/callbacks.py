@@ -93,6 +93,7 @@ from bench.common import (
     default_pg,
     free_tcp_port,
     percentile,
+    run_until_done,
 )
 from bench.queues import BenchPhone, hang_up_callers, operator_scenario
 
@@ -697,16 +698,9 @@ def main() -> None:
         parser.error("--live-every is 1 or more")
     default_pg()
 
-    async def main_task() -> Figures:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        figures = asyncio.run(main_task())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise SystemExit("interrupted (operator, queue, line and phones undone)") from None
+    figures = run_until_done(
+        lambda: run(args), "interrupted (operator, queue, line and phones undone)"
+    )
     report(figures, args)
 
 

@@ -8,18 +8,37 @@ import asyncio
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from tests.integration.conftest import ARI, ari_get
 from tests.integration.pg import create_database, drop_database, sqlalchemy_url
+
+T = TypeVar("T")
+
+
+def run_until_done(main: Callable[[], Coroutine[Any, Any, T]], interrupted: str) -> T:
+    """Run a benchmark's `main` in a fresh event loop. SIGTERM or Ctrl-C cancel it, so its
+    clean-up runs, and then exit with `interrupted` (saying what was undone)."""
+
+    async def cancellable() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await main()
+
+    try:
+        return asyncio.run(cancellable())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        raise SystemExit(interrupted) from None
 
 
 def default_pg() -> None:

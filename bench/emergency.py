@@ -53,7 +53,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -70,7 +69,7 @@ from tests.integration.pg import _dsn
 from tests.integration.softphone import Softphone, next_ip
 
 from bench import speech
-from bench.common import asterisk_empty, bench_database, default_pg, percentile
+from bench.common import asterisk_empty, bench_database, default_pg, percentile, run_until_done
 from bench.queues import (
     GREETING,
     BenchPhone,
@@ -717,16 +716,9 @@ def main() -> None:
     args = parser.parse_args()
     default_pg()
 
-    async def main_task() -> Results:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        results = asyncio.run(main_task())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise SystemExit("interrupted (operators, queues, lines, callers undone)") from None
+    results = run_until_done(
+        lambda: run(args), "interrupted (operators, queues, lines, callers undone)"
+    )
     report(results, args)
 
 

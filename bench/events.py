@@ -78,6 +78,7 @@ from bench.common import (
     default_pg,
     free_tcp_port,
     percentile,
+    run_until_done,
 )
 from bench.queues import hang_up_callers
 from hotline.core.ids import call_id_for
@@ -478,16 +479,9 @@ def main() -> None:
         return
     default_pg()
 
-    async def main_task() -> list[Round]:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        rounds = asyncio.run(main_task())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise SystemExit("interrupted (service, readers and scratch database undone)") from None
+    rounds = run_until_done(
+        lambda: run(args), "interrupted (service, readers and scratch database undone)"
+    )
     report(rounds, args)
     if any(r.dropped for r in rounds):
         sys.exit(1)

@@ -41,7 +41,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import tempfile
 import time
@@ -56,7 +55,14 @@ from tests.integration import sipp
 from tests.integration.conftest import ARI, Service, ari_get
 from tests.integration.softphone import Softphone
 
-from bench.common import bench_database, cpu_seconds, default_pg, free_tcp_port, percentile
+from bench.common import (
+    bench_database,
+    cpu_seconds,
+    default_pg,
+    free_tcp_port,
+    percentile,
+    run_until_done,
+)
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "9998"  # dialplan/hotline.conf: Answer, Playback(beep), Queue(bench)
@@ -656,16 +662,9 @@ def main() -> None:
     args = parser.parse_args()
     default_pg()
 
-    async def main_task() -> tuple[list[Phase], list[Phase]]:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await run(args)
-
-    try:
-        free, overload = asyncio.run(main_task())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise SystemExit("interrupted (operators, queue, line and softphones undone)") from None
+    free, overload = run_until_done(
+        lambda: run(args), "interrupted (operators, queue, line and softphones undone)"
+    )
     report(free, overload, args)
 
 

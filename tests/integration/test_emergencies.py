@@ -27,7 +27,7 @@ from tests.integration.conftest import SOUNDS_DIR, Service, ari_get, ari_request
 from tests.integration.floorkit import Floor
 from tests.integration.listen import ear, rms
 from tests.integration.outside import OutsideLines
-from tests.integration.softphone import Behaviour
+from tests.integration.softphone import Behaviour, Softphone
 from tests.integration.tones import level, tone_pcap
 
 pytestmark = pytest.mark.integration
@@ -144,6 +144,13 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> Tones:
             for hz in (ELDER_HZ, AMBULANCE_HZ, FAMILY_HZ, OTHER_HZ)
         }
     )
+
+
+async def terminal_desk(floor: Floor) -> tuple[int, Softphone]:
+    """The terminal line routed to a queue of the test's own, one operator ready in it."""
+    queue = await floor.queue()
+    await floor.route("terminal", queue)
+    return await floor.operator({queue: 0})
 
 
 async def terminal_call(elder: Elder, tones: Tones, limit: float = 150) -> sipp.SippRun:
@@ -264,9 +271,7 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    op_id, phone = await floor.operator({queue: 0})
+    op_id, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1, 2: 1})
     route = {"area": elder.district, "ambulance": "120"}
     await floor.api("POST", "/api/emergency/routes", route)
@@ -362,9 +367,7 @@ async def test_family_tier_unanswered_moves_on_and_120_refused_is_retried(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1, 2: 1})
     await floor.api(
         "POST",
@@ -405,8 +408,7 @@ async def test_nobody_answering_a_terminal_escalates_to_family_and_supervisor(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)  # nobody in it
+    await floor.route("terminal", await floor.queue())  # nobody in it
     elder = await make_elder(db, {1: 1}, high_risk=True)  # 120 too, without a human
     family = elder.tiers[1][0]
     since = now()
@@ -442,9 +444,7 @@ async def test_the_elder_hanging_up_is_called_back_and_the_others_stay(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1})
     since = now()
     async with lines(tones, elder) as outside:
@@ -494,9 +494,7 @@ async def test_alarm_data_sent_before_the_call_is_put_on_its_case(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn, tmp_path: Path
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1})
     sent = await sipp.message(
         SCAIP, alarm(elder), content_type=CONTENT_TYPE, log=tmp_path / "mrs.log", expect_snu=0
@@ -520,9 +518,7 @@ async def test_malformed_alarm_data_is_answered_with_an_error_and_the_call_goes_
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn, tmp_path: Path
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1})
     broken = alarm(elder).replace("<ref>7A00F1</ref>", "")  # no reference: SCAIP snu 7
     sent = await sipp.message(
@@ -559,9 +555,7 @@ async def test_operator_steps_out_and_back_repeats_the_summary_and_may_leave(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1})
     centre = {"area": elder.district, "role": "care_centre", "name": "示范服务中心"}
     await floor.api("POST", "/api/emergency/parties", {**centre, "number": "96110"})
@@ -629,9 +623,7 @@ async def test_a_conference_survives_a_crash_of_the_service(
     emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
 ) -> None:
     floor = emergency_floor
-    queue = await floor.queue()
-    await floor.route("terminal", queue)
-    _, phone = await floor.operator({queue: 0})
+    _, phone = await terminal_desk(floor)
     elder = await make_elder(db, {1: 1})
     family = elder.tiers[1][0]
     since = now()
