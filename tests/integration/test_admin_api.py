@@ -617,3 +617,99 @@ async def test_on_change_once_per_change_and_a_failing_listener_does_not_undo_it
     assert (status, body["wrapup_s"]) == (200, 7)
     [(wrapup,)] = await api.sql("SELECT wrapup_s FROM queues WHERE name = 'night'")
     assert wrapup == 7
+
+
+# --- handling a case (R6, R7, R14) ---------------------------------------------------------
+
+
+async def _case(api: Api, owner: str) -> str:
+    case_id = str(uuid.uuid4())
+    await api.sql(
+        "INSERT INTO cases (id, opened_at, status, channel, identified, owner_operator_id)"
+        " VALUES (CAST(:id AS uuid), now(), 'in_progress', 'hotline', true, :owner)",
+        id=case_id,
+        owner=api.ids[owner],
+    )
+    return case_id
+
+
+async def _timeline(api: Api, case_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    status, body = await api.call("GET", f"/api/cases/{case_id}/timeline")
+    assert status == 200
+    return [(step["actor"], step["kind"], step["detail"]) for step in body]
+
+
+async def test_the_owner_classifies_notes_and_closes_a_case(api: Api) -> None:
+    case_id = await _case(api, "op1001")
+    path = f"/api/cases/{case_id}"
+
+    status, body = await api.call("POST", f"{path}/close", "operator", {"reason": "answered"})
+    assert (status, body["field"]) == (422, "class")  # classify first (R6)
+    answer = {"class": "consultation_legal", "reasonable": True}
+    status, body = await api.call("PATCH", path, "operator", answer)
+    assert status == 200, body
+    assert (body["class"], body["reasonable"], body["owner_operator_id"]) == (
+        "consultation_legal",
+        True,
+        api.ids["op1001"],
+    )
+    status, again = await api.call("PATCH", path, "operator", answer)
+    assert (status, again) == (200, body)  # nothing changed: no second timeline step
+    status, _ = await api.call("POST", f"{path}/notes", "operator", {"text": "已解答, 赡养纠纷"})
+    assert status == 201
+    status, body = await api.call(
+        "POST", f"{path}/close", "operator", {"reason": "answered at once"}
+    )
+    assert (status, body["status"], body["close_reason"]) == (200, "closed", "answered at once")
+    assert body["closed_at"] is not None
+
+    assert await _timeline(api, case_id) == [
+        (
+            "op1001",
+            "classified",
+            {"class": "consultation_legal", "reasonable": True, "unreasonable_reason": None},
+        ),
+        ("op1001", "note", {"text": "已解答, 赡养纠纷"}),
+        ("op1001", "closed", {"reason": "answered at once"}),
+    ]
+    for method, suffix, payload in (
+        ("PATCH", "", {"class": "complaint"}),
+        ("POST", "/close", {"reason": "again"}),
+    ):
+        status, body = await api.call(method, f"{path}{suffix}", "operator", payload)
+        assert (status, body["error"]) == (409, "conflict")  # closed: a new request, a new case
+
+
+async def test_an_unreasonable_request_needs_its_reason(api: Api) -> None:
+    path = f"/api/cases/{await _case(api, 'op1001')}"
+    status, body = await api.call("PATCH", path, "operator", {"reasonable": False})
+    assert status == 422 and "unreasonable_reason" in body["detail"]
+    status, body = await api.call(
+        "PATCH", path, "operator", {"reasonable": True, "unreasonable_reason": "x"}
+    )
+    assert status == 422 and "unreasonable_reason" in body["detail"]
+    refused = {"class": "life_help", "reasonable": False, "unreasonable_reason": "不属服务范围"}
+    status, body = await api.call("PATCH", path, "operator", refused)
+    assert (status, body["reasonable"], body["unreasonable_reason"]) == (
+        200,
+        False,
+        "不属服务范围",
+    )
+    status, body = await api.call("PATCH", path, "operator", {"class": "astrology"})
+    assert (status, body["field"]) == (422, "class")
+
+
+async def test_only_the_owner_or_a_supervisor_handles_a_case(api: Api) -> None:
+    case_id = await _case(api, "op1002")
+    path = f"/api/cases/{case_id}"
+    status, body = await api.call("PATCH", path, "operator", {"class": "complaint"})
+    assert (status, body["error"]) == (403, "forbidden")  # op1001 does not own it (R14)
+    status, body = await api.call("POST", f"{path}/notes", "operator", {"text": "x"})
+    assert status == 403
+    status, body = await api.call("PATCH", path, "supervisor", {"class": "complaint"})
+    assert (status, body["owner_operator_id"]) == (200, api.ids["op1002"])  # still the owner
+    assert await _timeline(api, case_id) == [("desk", "classified", {"class": "complaint"})]
+    status, body = await api.call(
+        "PATCH", f"/api/cases/{uuid.uuid4()}", body={"class": "complaint"}
+    )
+    assert (status, body["field"]) == (404, "case_id")

@@ -92,6 +92,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/calls/{call_id}/transfer"): {"queue": "general"},
     ("POST", "/api/callbacks"): {"number": "13800000000", "case_id": "{case_id}"},
     ("POST", "/api/calls/{call_id}/emergency/operator"): {"action": "out"},
+    ("PATCH", "/api/cases/{case_id}"): {"class": "complaint", "reasonable": True},
+    ("POST", "/api/cases/{case_id}/notes"): {"text": "called back, all well"},
+    ("POST", "/api/cases/{case_id}/close"): {"reason": "answered"},
     ("POST", "/api/emergency/routes"): {"area": "west", "ambulance": "120"},
     ("PUT", "/api/emergency/routes/{area}"): {"ambulance": "121", "ambulance_alt": "PJSIP/amb"},
     ("POST", "/api/emergency/parties"): {
@@ -664,6 +667,14 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
         "/api/calls/{call_id}/emergency/end",
     ):
         await api.check("POST", path, 404, body=_body_for("POST", path, api))
+
+    # A case classified, noted and closed.
+    for method, path, status in (
+        ("PATCH", "/api/cases/{case_id}", 200),
+        ("POST", "/api/cases/{case_id}/notes", 201),
+        ("POST", "/api/cases/{case_id}/close", 200),
+    ):
+        await api.check(method, path, status, body=_body_for(method, path, api))
 
     west = {"area": "west"}
     await api.check(

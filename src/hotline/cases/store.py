@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotline.core.errors import NotFound
 from hotline.db.models import Case, CaseEvent
 
 
@@ -47,3 +48,51 @@ async def case_timeline(conn: AsyncConnection, case_id: uuid.UUID) -> list[dict[
 
 async def case_exists(conn: AsyncConnection, case_id: uuid.UUID) -> bool:
     return (await conn.scalar(select(Case.id).where(Case.id == case_id))) is not None
+
+
+# --- handling (cases.handling decides; these write, in the caller's transaction) ----------
+
+_CASE = (
+    Case.id,
+    Case.number,
+    Case.status,
+    Case.case_class.label("class"),
+    Case.reasonable,
+    Case.unreasonable_reason,
+    Case.owner_operator_id,
+    Case.opened_at,
+    Case.closed_at,
+    Case.close_reason,
+)
+
+
+async def case_for_change(conn: AsyncConnection, case_id: uuid.UUID) -> dict[str, Any]:
+    """The case, locked for this transaction; NotFound when there is none."""
+    row = (await conn.execute(select(*_CASE).where(Case.id == case_id).with_for_update())).first()
+    if row is None:
+        raise NotFound("case_id", "no such case")
+    return dict(row._mapping)
+
+
+async def step(
+    conn: AsyncConnection, case_id: uuid.UUID, actor: str, kind: str, detail: dict[str, Any]
+) -> None:
+    """One entry on the timeline, naming who did it."""
+    await conn.execute(
+        insert(CaseEvent).values(
+            id=uuid.uuid4(), case_id=case_id, at=func.now(), actor=actor, kind=kind, detail=detail
+        )
+    )
+
+
+async def update_case(
+    conn: AsyncConnection, case_id: uuid.UUID, values: dict[str, Any]
+) -> dict[str, Any]:
+    columns = {("case_class" if k == "class" else k): v for k, v in values.items()}
+    row = (
+        await conn.execute(
+            update(Case).where(Case.id == case_id).values(**columns).returning(*_CASE)
+        )
+    ).first()
+    assert row is not None
+    return dict(row._mapping)

@@ -147,6 +147,10 @@ class Case(Base):
         CheckConstraint(_one_of("class", CASE_CLASSES), name="cases_class"),
         CheckConstraint(_one_of("status", CASE_STATUSES), name="cases_status"),
         CheckConstraint(_one_of("channel", ENTRIES), name="cases_channel"),
+        CheckConstraint(
+            "reasonable IS DISTINCT FROM false OR unreasonable_reason IS NOT NULL",
+            name="cases_unreasonable_reason",
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
@@ -158,6 +162,10 @@ class Case(Base):
     elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id"), index=True)
     identified: Mapped[bool] = mapped_column(Boolean)
     owner_operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    # R7: whether the request is reasonable, and why not (migration 0005)
+    reasonable: Mapped[bool | None] = mapped_column(Boolean)
+    unreasonable_reason: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Call(Base):
