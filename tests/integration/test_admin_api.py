@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -713,3 +714,62 @@ async def test_only_the_owner_or_a_supervisor_handles_a_case(api: Api) -> None:
         "PATCH", f"/api/cases/{uuid.uuid4()}", body={"class": "complaint"}
     )
     assert (status, body["field"]) == (404, "case_id")
+
+
+# --- the directories (R16-R18, R23) -------------------------------------------------------
+
+HOME = {
+    "kind": "institution",
+    "name": "幸福养老院",
+    "person_in_charge": "张院长",
+    "phone": "010-8888 1234",
+    "address": "示范区幸福路 9 号",
+    "district": "示范区",
+    "services": ["全托", "日间照料"],
+    "grade": "三级",
+    "floor_area_m2": 5200,
+}
+
+
+async def test_organisations_are_kept_audited_and_checked(api: Api) -> None:
+    status, made = await api.call("POST", "/api/organisations", body=HOME)
+    assert status == 201, made
+    assert made["checked_on"] is None and made["check_due"] <= "2100-01-01"  # due: never checked
+    path = f"/api/organisations/{made['id']}"
+    status, body = await api.call("POST", "/api/organisations", body=HOME)
+    assert (status, body["field"]) == (409, "name")
+    status, body = await api.call("PATCH", path, body={"kind": "department"})
+    assert (status, body["field"]) == (422, "kind")
+    status, body = await api.call("PATCH", path, body={"floor_area_m2": 0})
+    assert (status, body["field"]) == (422, "floor_area_m2")
+    status, body = await api.call("PATCH", path, body={"services": ["全托", "康复"]})
+    assert (status, body["services"]) == (200, ["全托", "康复"])
+    status, body = await api.call("PATCH", path, "operator", {"grade": "一级"})
+    assert status == 403
+    status, body = await api.call("POST", f"{path}/checked", "supervisor")
+    assert status == 200
+    checked = dt.date.fromisoformat(body["checked_on"])
+    due = dt.date.fromisoformat(body["check_due"])
+    assert 28 <= (due - checked).days <= 31  # an institution: checked monthly (R23)
+
+    status, listed = await api.call("GET", "/api/organisations?kind=institution", "operator")
+    assert (status, [o["name"] for o in listed]) == (200, ["幸福养老院"])
+    status, listed = await api.call("GET", "/api/organisations?kind=street")
+    assert (status, listed) == (200, [])
+    status, body = await api.call("GET", "/api/organisations?kind=church")
+    assert (status, body["field"]) == (422, "kind")
+    status, _ = await api.call("DELETE", path)
+    assert status == 204
+    status, body = await api.call("GET", path)
+    assert (status, body["field"]) == (404, "org_id")
+    actions = [
+        (entry.action, entry.entity)
+        for entry in await api.audit()
+        if entry.entity == "organisation"
+    ]
+    assert actions == [
+        ("create", "organisation"),
+        ("update", "organisation"),
+        ("update", "organisation"),
+        ("delete", "organisation"),
+    ]

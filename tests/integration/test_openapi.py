@@ -93,6 +93,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/callbacks"): {"number": "13800000000", "case_id": "{case_id}"},
     ("POST", "/api/calls/{call_id}/emergency/operator"): {"action": "out"},
     ("PATCH", "/api/cases/{case_id}"): {"class": "complaint", "reasonable": True},
+    ("POST", "/api/organisations"): {"kind": "department", "name": "Civil affairs"},
+    ("PATCH", "/api/organisations/{org_id}"): {"phone": "12345"},
     ("POST", "/api/cases/{case_id}/notes"): {"text": "called back, all well"},
     ("POST", "/api/cases/{case_id}/close"): {"reason": "answered"},
     ("POST", "/api/emergency/routes"): {"area": "west", "ambulance": "120"},
@@ -106,7 +108,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 RECORDING = "emergency-{case}-0000abcd"
 # Query parameters: a valid value and one the route must refuse with 422.
-QUERY_VALUES = {"limit": ("2", "0"), "status": ("pending", "bogus")}
+QUERY_VALUES = {
+    "limit": ("2", "0"),
+    "status": ("pending", "bogus"),
+    "kind": ("institution", "bogus"),
+}
 
 
 # --- the document as a schema ---------------------------------------------------------
@@ -387,6 +393,9 @@ async def _seed(api: Api) -> None:
         case=case_id,
         call=call_id,
     )
+    # The directories: an institution (the organisation the {org_id} routes name).
+    home = {"kind": "institution", "name": "Home", "services": ["day care"]}
+    made_org = await api.check("POST", "/api/organisations", 201, body=home)
     # The case's emergency: a route and a party of its area, a leg, a recording, a task.
     await api.check("POST", "/api/emergency/routes", 201, body={"area": "east", "ambulance": "120"})
     party = {"area": "east", "role": "care_centre", "name": "Centre", "number": "96110"}
@@ -415,6 +424,7 @@ async def _seed(api: Api) -> None:
         op=int(ids["op1001"]),
     )
     api.values.update(
+        org_id=str(made_org["id"]),
         area="east",
         recording=recording,
         party=str(made["id"]),
@@ -471,6 +481,7 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                     "call_id": str(uuid.uuid4()),
                     "callback_id": str(uuid.uuid4()),
                     "area": "nowhere",
+                    "org_id": "999999",
                     "recording": RECORDING.format(case="0" * 32),
                 }
                 state = Api(client, engine, doc, {"admin": ENV_TOKEN}, {}, absent)
@@ -675,6 +686,15 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
         ("POST", "/api/cases/{case_id}/close", 200),
     ):
         await api.check(method, path, status, body=_body_for(method, path, api))
+
+    await api.check("PATCH", "/api/organisations/{org_id}", 200, body={"grade": "3"})
+    await api.check("POST", "/api/organisations/{org_id}/checked", 200)
+    made = await api.check(
+        "POST", "/api/organisations", 201, body=_body_for("POST", "/api/organisations", api)
+    )
+    await api.check(
+        "DELETE", "/api/organisations/{org_id}", 204, params={"org_id": str(made["id"])}
+    )
 
     west = {"area": "west"}
     await api.check(

@@ -33,7 +33,7 @@ class Outcome:
 
 
 def plain(value: object) -> object:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # a datetime too
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")

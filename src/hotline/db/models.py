@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hotline.core.words import AVAILABILITIES, CASE_CHANNELS, OPERATOR_STATES, ROLES, STRATEGIES
@@ -476,3 +476,42 @@ class Alarm(Base):
     location_text: Mapped[str | None] = mapped_column(Text)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+
+
+# --- directories (migration 0006) ---------------------------------------------------------
+
+ORGANISATION_KINDS = (
+    "provider",
+    "institution",
+    "department",
+    "community",
+    "street",
+    "government_office",
+)
+
+
+class Organisation(Base):
+    """A service provider (R16), an institution (R17), a department complaints go to (R18), or
+    a community, street or government office (R23), with when it was last checked."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ORGANISATION_KINDS), name="organisations_kind"),
+        CheckConstraint("floor_area_m2 IS NULL OR floor_area_m2 > 0", name="organisations_area"),
+        UniqueConstraint("kind", "name", name="organisations_kind_name"),
+        Index("ix_organisations_kind_district", "kind", "district"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    person_in_charge: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    services: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    grade: Mapped[str | None] = mapped_column(Text)
+    floor_area_m2: Mapped[int | None] = mapped_column(Integer)
+    member: Mapped[bool] = mapped_column(Boolean, server_default="false")  # a member provider
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    checked_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
