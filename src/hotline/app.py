@@ -57,7 +57,7 @@ def http_app(
         *queues_http.routes(engine, on_change),
         *tokens.routes(engine, on_change, BUILTIN_ADMIN),
         *calls_http.routes(engine),
-        *cases_http.routes(engine),
+        *cases_http.routes(engine, zone),
         *directories_http.routes(engine, on_change, zone),
         *floor_http.routes(engine, snapshot, zone, health),
     ]

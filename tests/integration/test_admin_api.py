@@ -773,3 +773,47 @@ async def test_organisations_are_kept_audited_and_checked(api: Api) -> None:
         ("update", "organisation"),
         ("delete", "organisation"),
     ]
+
+
+async def test_a_referral_offers_institutions_near_the_elder_and_records_the_choice(
+    api: Api,
+) -> None:
+    [(elder_id,)] = await api.sql(
+        "INSERT INTO elders (full_name, district) VALUES ('测试老人', '东区') RETURNING id"
+    )
+    made = {}
+    for name, district, services in (
+        ("东区一院", "东区", ["全托"]),
+        ("东区二院", "东区", ["全托", "日间照料"]),
+        ("西区一院", "西区", ["全托"]),
+        ("东区三院", "东区", ["日间照料"]),
+        ("东区四院", "东区", ["全托"]),
+    ):
+        home = {"kind": "institution", "name": name, "district": district, "services": services}
+        status, body = await api.call("POST", "/api/organisations", body=home)
+        assert status == 201, body
+        made[name] = body["id"]
+    office = {"kind": "department", "name": "区民政局"}
+    status, department = await api.call("POST", "/api/organisations", body=office)
+    case_id = await _case(api, "op1001")
+    await api.sql(
+        "UPDATE cases SET elder_id = :elder WHERE id = CAST(:id AS uuid)",
+        elder=elder_id,
+        id=case_id,
+    )
+    path = f"/api/cases/{case_id}/referral"
+
+    status, offered = await api.call("GET", f"{path}?service=全托", "operator")
+    assert status == 200
+    assert [o["name"] for o in offered] == ["东区一院", "东区二院", "东区四院"]  # 2-3, near first
+    status, offered = await api.call("GET", f"{path}?service=日间照料", "operator")
+    assert sorted(o["name"] for o in offered) == ["东区三院", "东区二院"]
+    status, body = await api.call("POST", f"{path}/{department['id']}", "operator")
+    assert (status, body["field"]) == (422, "org_id")
+    status, body = await api.call("POST", f"{path}/999999", "operator")
+    assert (status, body["field"]) == (404, "org_id")
+    status, body = await api.call("POST", f"{path}/{made['东区二院']}", "operator")
+    assert (status, body["class"]) == (200, "referral")
+    assert await _timeline(api, case_id) == [
+        ("op1001", "referred", {"organisation_id": made["东区二院"], "name": "东区二院"})
+    ]

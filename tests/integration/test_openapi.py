@@ -112,6 +112,7 @@ QUERY_VALUES = {
     "limit": ("2", "0"),
     "status": ("pending", "bogus"),
     "kind": ("institution", "bogus"),
+    "service": ("day%20care", ""),
 }
 
 
@@ -679,10 +680,11 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
     ):
         await api.check("POST", path, 404, body=_body_for("POST", path, api))
 
-    # A case classified, noted and closed.
+    # A case classified, noted, referred and closed.
     for method, path, status in (
         ("PATCH", "/api/cases/{case_id}", 200),
         ("POST", "/api/cases/{case_id}/notes", 201),
+        ("POST", "/api/cases/{case_id}/referral/{org_id}", 200),
         ("POST", "/api/cases/{case_id}/close", 200),
     ):
         await api.check(method, path, status, body=_body_for(method, path, api))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -14,13 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hotline.api import bodies
 from hotline.api.auth import principal
 from hotline.api.replies import read, reply
-from hotline.api.routes import UUID, Query, Route
+from hotline.api.routes import ID, UUID, Query, Route
 from hotline.cases import handling, store
-from hotline.core.errors import NotFound
+from hotline.core.errors import Invalid, NotFound
 from hotline.core.words import Role
+from hotline.directories import referral
+from hotline.directories import store as organisations
+from hotline.directories.checks import with_check_due
+from hotline.directories.schemas import OrganisationReply
 
 TAG = "cases"
 LIMIT = Query("limit", "at most this many (1-1000, default 50)", {"type": "integer"})
+SERVICE = Query("service", "only institutions offering this service", {"type": "string"})
 
 
 class CaseReply(BaseModel):
@@ -93,12 +99,29 @@ class CaseDetailReply(BaseModel):
     reasonable: bool | None
     unreasonable_reason: str | None
     owner_operator_id: int | None
+    elder_id: int | None
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     close_reason: str | None
 
 
-def routes(engine: AsyncEngine) -> list[Route]:
+HANDLERS: tuple[Role, ...] = ("admin", "supervisor", "operator")
+ONE = {"case_id": UUID}
+
+
+async def _acting(request: web.Request, conn: AsyncConnection) -> tuple[dict[str, Any], str]:
+    """The case (locked) and who acts on it, once they may (R14)."""
+    case = await store.case_for_change(conn, uuid.UUID(request.match_info["case_id"]))
+    who = principal(request)
+    handling.may_act(who.role, who.operator_id, case["owner_operator_id"])
+    return case, who.name
+
+
+def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
+    return [*_reads(engine), *_handling(engine), *_referrals(engine, tz)]
+
+
+def _reads(engine: AsyncEngine) -> list[Route]:
     async def cases(request: web.Request) -> web.Response:
         limit = bodies.limit(request.query.get("limit"))
         return reply(await read(engine, lambda c: store.recent_cases(c, limit)))
@@ -110,90 +133,7 @@ def routes(engine: AsyncEngine) -> list[Route]:
                 raise NotFound("case_id", "no such case")
             return reply(await store.case_timeline(conn, case_id))
 
-    async def acting(request: web.Request, conn: AsyncConnection) -> tuple[dict[str, Any], str]:
-        """The case (locked) and who acts on it, once they may (R14)."""
-        case = await store.case_for_change(conn, uuid.UUID(request.match_info["case_id"]))
-        who = principal(request)
-        handling.may_act(who.role, who.operator_id, case["owner_operator_id"])
-        return case, who.name
-
-    async def change_case(request: web.Request) -> web.Response:
-        body = bodies.parse(CaseBody, await request.read())
-        async with engine.begin() as conn:
-            case, actor = await acting(request, conn)
-            handling.may_change(case["status"])
-            wanted = handling.changes(
-                case, body.case_class, body.reasonable, body.unreasonable_reason
-            )
-            if wanted:
-                case = await store.update_case(conn, case["id"], wanted)
-                await store.step(conn, case["id"], actor, "classified", wanted)
-        return reply(case)
-
-    async def note(request: web.Request) -> web.Response:
-        body = bodies.parse(NoteBody, await request.read())
-        async with engine.begin() as conn:
-            case, actor = await acting(request, conn)
-            await store.step(conn, case["id"], actor, "note", {"text": body.text})
-        return reply(case, 201)
-
-    async def close(request: web.Request) -> web.Response:
-        body = bodies.parse(CloseBody, await request.read())
-        async with engine.begin() as conn:
-            case, actor = await acting(request, conn)
-            handling.may_close(case["status"], case["class"])
-            case = await store.update_case(
-                conn,
-                case["id"],
-                {
-                    "status": "closed",
-                    "closed_at": dt.datetime.now(dt.UTC),
-                    "close_reason": body.reason,
-                },
-            )
-            await store.step(conn, case["id"], actor, "closed", {"reason": body.reason})
-        return reply(case)
-
-    handlers: tuple[Role, ...] = ("admin", "supervisor", "operator")
-    one = {"case_id": UUID}
     return [
-        Route(
-            "PATCH",
-            "/api/cases/{case_id}",
-            change_case,
-            "Classify a case (R6) and say whether the request is reasonable (R7)",
-            TAG,
-            roles=handlers,
-            params=one,
-            body=CaseBody,
-            reply=CaseDetailReply,
-            errors=(403, 404, 409, 422),
-        ),
-        Route(
-            "POST",
-            "/api/cases/{case_id}/notes",
-            note,
-            "Add a note to a case's timeline",
-            TAG,
-            roles=handlers,
-            params=one,
-            body=NoteBody,
-            reply=CaseDetailReply,
-            status=201,
-            errors=(403, 404, 422),
-        ),
-        Route(
-            "POST",
-            "/api/cases/{case_id}/close",
-            close,
-            "Close a case with a reason (a request that comes back is a new case, R20)",
-            TAG,
-            roles=handlers,
-            params=one,
-            body=CloseBody,
-            reply=CaseDetailReply,
-            errors=(403, 404, 409, 422),
-        ),
         Route(
             "GET",
             "/api/cases",
@@ -212,5 +152,141 @@ def routes(engine: AsyncEngine) -> list[Route]:
             TAG,
             params={"case_id": UUID},
             reply=list[TimelineEntry],
+        ),
+    ]
+
+
+def _handling(engine: AsyncEngine) -> list[Route]:
+    async def change_case(request: web.Request) -> web.Response:
+        body = bodies.parse(CaseBody, await request.read())
+        async with engine.begin() as conn:
+            case, actor = await _acting(request, conn)
+            handling.may_change(case["status"])
+            wanted = handling.changes(
+                case, body.case_class, body.reasonable, body.unreasonable_reason
+            )
+            if wanted:
+                case = await store.update_case(conn, case["id"], wanted)
+                await store.step(conn, case["id"], actor, "classified", wanted)
+        return reply(case)
+
+    async def note(request: web.Request) -> web.Response:
+        body = bodies.parse(NoteBody, await request.read())
+        async with engine.begin() as conn:
+            case, actor = await _acting(request, conn)
+            await store.step(conn, case["id"], actor, "note", {"text": body.text})
+        return reply(case, 201)
+
+    async def close(request: web.Request) -> web.Response:
+        body = bodies.parse(CloseBody, await request.read())
+        async with engine.begin() as conn:
+            case, actor = await _acting(request, conn)
+            handling.may_close(case["status"], case["class"])
+            case = await store.update_case(
+                conn,
+                case["id"],
+                {
+                    "status": "closed",
+                    "closed_at": dt.datetime.now(dt.UTC),
+                    "close_reason": body.reason,
+                },
+            )
+            await store.step(conn, case["id"], actor, "closed", {"reason": body.reason})
+        return reply(case)
+
+    return [
+        Route(
+            "PATCH",
+            "/api/cases/{case_id}",
+            change_case,
+            "Classify a case (R6) and say whether the request is reasonable (R7)",
+            TAG,
+            roles=HANDLERS,
+            params=ONE,
+            body=CaseBody,
+            reply=CaseDetailReply,
+            errors=(403, 404, 409, 422),
+        ),
+        Route(
+            "POST",
+            "/api/cases/{case_id}/notes",
+            note,
+            "Add a note to a case's timeline",
+            TAG,
+            roles=HANDLERS,
+            params=ONE,
+            body=NoteBody,
+            reply=CaseDetailReply,
+            status=201,
+            errors=(403, 404, 422),
+        ),
+        Route(
+            "POST",
+            "/api/cases/{case_id}/close",
+            close,
+            "Close a case with a reason (a request that comes back is a new case, R20)",
+            TAG,
+            roles=HANDLERS,
+            params=ONE,
+            body=CloseBody,
+            reply=CaseDetailReply,
+            errors=(403, 404, 409, 422),
+        ),
+    ]
+
+
+def _referrals(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
+    async def referral_options(request: web.Request) -> web.Response:
+        """Two or three institutions to offer the elder (R17)."""
+        service = request.query.get("service")
+        if service is not None and not 1 <= len(service.strip()) <= 60:
+            raise Invalid("service", "a service's name, 1 to 60 characters")
+        async with engine.connect() as conn:
+            case, _ = await _acting(request, conn)
+            district = await store.elder_district(conn, case["elder_id"])
+            homes = await organisations.list_organisations(conn, "institution")
+        today = dt.datetime.now(tz).date()
+        chosen = referral.choose(homes, district=district, service=service)
+        return reply([with_check_due(home, today) for home in chosen])
+
+    async def refer(request: web.Request) -> web.Response:
+        """The institution the elder chose: on the timeline; a case with no class yet is a
+        referral from now on."""
+        org_id = int(request.match_info["org_id"])
+        async with engine.begin() as conn:
+            case, actor = await _acting(request, conn)
+            handling.may_change(case["status"])
+            home = await organisations.get_organisation(conn, org_id)
+            if home["kind"] != "institution" or not home["active"]:
+                raise Invalid("org_id", "not an institution taking referrals")
+            if case["class"] is None:
+                case = await store.update_case(conn, case["id"], {"class": "referral"})
+            detail = {"organisation_id": org_id, "name": home["name"]}
+            await store.step(conn, case["id"], actor, "referred", detail)
+        return reply(case)
+
+    return [
+        Route(
+            "GET",
+            "/api/cases/{case_id}/referral",
+            referral_options,
+            "Institutions to offer the elder in a referral: two or three (R17)",
+            TAG,
+            roles=HANDLERS,
+            params=ONE,
+            query=(SERVICE,),
+            reply=list[OrganisationReply],
+            errors=(403, 422),
+        ),
+        Route(
+            "POST",
+            "/api/cases/{case_id}/referral/{org_id}",
+            refer,
+            "Record the institution the elder chose (R17)",
+            TAG,
+            roles=HANDLERS,
+            params={**ONE, "org_id": ID},
+            reply=CaseDetailReply,
+            errors=(403, 409, 422),
         ),
     ]

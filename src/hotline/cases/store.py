@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.core.errors import NotFound
-from hotline.db.models import Case, CaseEvent
+from hotline.db.models import Case, CaseEvent, Elder
 
 
 async def recent_cases(conn: AsyncConnection, limit: int = 50) -> list[dict[str, Any]]:
@@ -60,6 +60,7 @@ _CASE = (
     Case.reasonable,
     Case.unreasonable_reason,
     Case.owner_operator_id,
+    Case.elder_id,
     Case.opened_at,
     Case.closed_at,
     Case.close_reason,
@@ -96,3 +97,10 @@ async def update_case(
     ).first()
     assert row is not None
     return dict(row._mapping)
+
+
+async def elder_district(conn: AsyncConnection, elder_id: int | None) -> str | None:
+    if elder_id is None:
+        return None
+    district: str | None = await conn.scalar(select(Elder.district).where(Elder.id == elder_id))
+    return district

@@ -5,6 +5,8 @@ three months. Pure."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 MONTHS = {
     "provider": 1,
@@ -33,3 +35,10 @@ def check_due(kind: str, checked_on: dt.date | None, today: dt.date) -> dt.date:
     if checked_on is None:
         return today
     return add_months(checked_on, MONTHS[kind])
+
+
+def with_check_due(record: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """An organisation's record as shown: with the day it is due to be checked."""
+    checked = record["checked_on"]
+    day = dt.date.fromisoformat(checked) if isinstance(checked, str) else None
+    return {**record, "check_due": check_due(str(record["kind"]), day, today).isoformat()}

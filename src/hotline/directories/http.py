@@ -17,7 +17,7 @@ from hotline.core.errors import Invalid
 from hotline.core.words import Role
 from hotline.db.audit import Outcome, Record
 from hotline.directories import store
-from hotline.directories.checks import MONTHS, check_due
+from hotline.directories.checks import MONTHS, with_check_due
 from hotline.directories.schemas import OrganisationBody, OrganisationReply
 
 TAG = "directories"
@@ -26,10 +26,7 @@ KIND = Query("kind", "only organisations of this kind", {"enum": sorted(MONTHS)}
 
 def routes(engine: AsyncEngine, on_change: OnChange, tz: ZoneInfo) -> list[Route]:
     def shown(record: Record) -> Record:
-        checked = record["checked_on"]
-        today = dt.datetime.now(tz).date()
-        day = dt.date.fromisoformat(checked) if isinstance(checked, str) else None
-        return {**record, "check_due": check_due(str(record["kind"]), day, today).isoformat()}
+        return with_check_due(record, dt.datetime.now(tz).date())
 
     def done(outcome: Outcome) -> web.Response:
         if outcome.record is None:
