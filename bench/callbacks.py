@@ -67,7 +67,6 @@ import datetime as dt
 import json
 import secrets
 import shutil
-import signal
 import tempfile
 import time
 import uuid
@@ -139,15 +138,7 @@ class ElderPhone:
 
     async def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await sipp.terminate(proc)
 
     def lines(self) -> list[list[str]]:
         try:

@@ -62,6 +62,11 @@ def test_tiers_lowest_first_and_a_number_only_once() -> None:
     assert plan.next_tier(contacts, 3) is None
     assert plan.next_tier((), None) is None
     assert plan.family_tier(contacts, 2) == [Target("family", "daughter", DAUGHTER.number, 2)]
+    # a number already called in tier 1 is not called again in tier 2; an emptied tier is skipped
+    assert plan.family_tier((SON, twice, DAUGHTER), 2) == [
+        Target("family", "daughter", DAUGHTER.number, 2)
+    ]
+    assert plan.next_tier((SON, Contact(5, "son", 3, SON.number)), 1) is None
 
 
 def test_confirmed_calls_120_the_first_tier_and_the_parties() -> None:

@@ -111,12 +111,14 @@ def tiers(contacts: Iterable[Contact]) -> list[tuple[int, list[Contact]]]:
 
 
 def family_tier(contacts: Sequence[Contact], tier: int) -> list[Target]:
-    return [Target("family", c.relation, c.number, c.tier) for c in contacts if c.tier == tier]
+    """Who is called for `tier` (a number already in a lower tier is not called again)."""
+    grouped = dict(tiers(contacts))
+    return [Target("family", c.relation, c.number, c.tier) for c in grouped.get(tier, [])]
 
 
 def next_tier(contacts: Sequence[Contact], after: int | None) -> int | None:
     """The tier after `after` (None: the first), or None when there is no other."""
-    later = sorted({c.tier for c in contacts if after is None or c.tier > after})
+    later = [tier for tier, _ in tiers(contacts) if after is None or tier > after]
     return later[0] if later else None
 
 
