@@ -43,6 +43,9 @@ CASE_CLASSES = (
 CASE_STATUSES = ("open", "in_progress", "callback_due", "follow_up", "closed")
 
 
+CONSOLE_ROLES = ("operator", "supervisor")  # who may log in to the console, as what
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     quoted = ", ".join(f"'{v}'" for v in values)
     return f"{column} IN ({quoted})"
@@ -121,6 +124,7 @@ class Operator(Base):
             name="operators_state",
         ),
         CheckConstraint(_one_of("availability", AVAILABILITIES), name="operators_availability"),
+        CheckConstraint(_one_of("role", CONSOLE_ROLES), name="operators_role"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(Text, unique=True)
@@ -137,6 +141,9 @@ class Operator(Base):
     state_since: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     # ... and what was set (through the API, or a pause for letting a call ring out).
     availability: Mapped[str] = mapped_column(Text, server_default="logged_out")
+    # The console (migration 0007): operator or supervisor, and a scrypt password hash.
+    role: Mapped[str] = mapped_column(Text, server_default="operator")
+    password_hash: Mapped[str | None] = mapped_column(Text)
 
 
 class Case(Base):
@@ -150,6 +157,12 @@ class Case(Base):
         CheckConstraint(
             "reasonable IS DISTINCT FROM false OR unreasonable_reason IS NOT NULL",
             name="cases_unreasonable_reason",
+        ),
+        Index(
+            "ix_cases_elder_open",
+            "elder_id",
+            "opened_at",
+            postgresql_where=text("status <> 'closed'"),
         ),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
@@ -175,6 +188,7 @@ class Call(Base):
     __table_args__ = (
         CheckConstraint(_one_of("entry", ENTRIES), name="calls_entry"),
         CheckConstraint(_one_of("caller_kind", CALLER_KINDS), name="calls_caller_kind"),
+        Index("ix_calls_elder_started", "elder_id", "started_at"),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     linkedid: Mapped[str] = mapped_column(Text, unique=True)
@@ -446,6 +460,12 @@ class CaseTask(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", TASK_STATUSES), name="case_tasks_status"),
         Index("ix_case_tasks_open_due", "due_at", postgresql_where=text("status = 'open'")),
+        Index(
+            "ix_case_tasks_owner_open",
+            "owner_operator_id",
+            "due_at",
+            postgresql_where=text("status = 'open'"),
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -455,6 +475,9 @@ class CaseTask(Base):
     status: Mapped[str] = mapped_column(Text, server_default="open")
     created_at: Mapped[dt.datetime]
     done_at: Mapped[dt.datetime | None]
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))  # 0007
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    extensions: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
 
 class Alarm(Base):
@@ -515,3 +538,41 @@ class Organisation(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     checked_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+# --- the console (migration 0007) ---------------------------------------------------------
+
+ACCESS_WHY = ("offered", "owner", "search", "supervisor", "admin")
+
+
+class ConsoleSession(Base):
+    """A browser's login: only the token's hash is kept; the CSRF token is per session."""
+
+    __tablename__ = "console_sessions"
+    token_sha256: Mapped[str] = mapped_column(Text, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class RecordAccess(Base):
+    """Who looked at which elder's full record, when and why (R27)."""
+
+    __tablename__ = "record_access"
+    __table_args__ = (
+        CheckConstraint(_one_of("why", ACCESS_WHY), name="record_access_why"),
+        Index("ix_record_access_operator_elder", "operator_id", "elder_id", "at"),
+        Index("ix_record_access_elder", "elder_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id", ondelete="SET NULL"))
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
+    why: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
