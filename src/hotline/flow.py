@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hotline.callbacks.dialer import Dialer
 from hotline.callbacks.scheduler import Scheduler
-from hotline.calls.intake import Identified, Identify, Intake
+from hotline.calls.intake import CaseOwner, Identified, Identify, Intake
 from hotline.calls.phases import (
     Arriving,
     Conference,
@@ -41,8 +41,9 @@ def phase_handlers(
     emergencies: Emergencies,
     identified: Identified | None = None,
     voice: Voice | None = None,
+    case_owner: CaseOwner | None = None,
 ) -> dict[type, Phase]:
-    intake, transfers = Intake(identify, identified), Transfers(desk, voice)
+    intake, transfers = Intake(identify, identified, case_owner), Transfers(desk, voice)
     waiting = Waiting(desk, escalation=emergencies, voice=voice)
     talk = Talk(
         desk,

@@ -32,6 +32,7 @@ from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import pending
 from hotline.calls.session import Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
+from hotline.cases.store import open_case_owner
 from hotline.config import Settings, SettingsError
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
@@ -261,6 +262,11 @@ async def _parts(
             return Facts(elder_id, routes=(emergency.ambulance,))
 
     emergencies = Emergencies(desk, load_facts, briefing, emergency, tz)
+
+    async def case_owner(elder_id: int) -> int | None:
+        async with engine.connect() as conn:
+            return await open_case_owner(conn, elder_id)
+
     board_ref: list[Switchboard] = []
     alarms = AlarmDesk(
         AlarmBook(settings.alarm_window_s),
@@ -275,6 +281,7 @@ async def _parts(
         emergencies=emergencies,
         identified=alarms.tie,
         voice=Voice(speech, PromptTexts()),
+        case_owner=case_owner,
     )
 
     accounts = AccountSync(ari, static=settings.static_endpoints)

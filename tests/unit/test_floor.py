@@ -177,3 +177,41 @@ def test_line_hours(opens: str | None, closes: str | None, at: str, open_: bool)
     assert cfg.queue_for("lifehelp", dt.time.fromisoformat(at)) == (
         ("life_help", True) if open_ else ("general", False)
     )
+
+
+def test_a_repeat_caller_is_offered_to_the_owner_of_their_open_case_first() -> None:
+    floor = ready_floor()
+    # op2 would be chosen (longest idle in the best tier); op3 owns the caller's open case.
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0, preferred=3)
+    assert floor.offers(100.0) == [Offer(CALL_A, (3,), 15)]
+
+
+def test_the_owner_need_not_serve_the_queue() -> None:
+    floor = ready_floor()
+    floor.enqueue(CALL_A, "emergency", EMERGENCY, 100.0, preferred=1)  # op1 is not a member
+    assert floor.offers(100.0) == [Offer(CALL_A, (1,), 15)]
+
+
+def test_an_owner_who_is_not_free_leaves_the_call_to_the_queue() -> None:
+    floor = ready_floor()
+    floor.set_availability(3, "paused", "break", 0.0)
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0, preferred=3)
+    assert floor.offers(100.0) == [Offer(CALL_A, (2,), 15)]
+
+
+def test_an_owner_who_lets_it_ring_out_passes_it_to_the_queue() -> None:
+    floor = ready_floor()
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0, preferred=3)
+    offer = floor.offers(100.0)[0]
+    floor.offered(offer, "general")
+    floor.offer_failed(CALL_A, 3, rang_out=False)
+    assert floor.offers(101.0) == [Offer(CALL_A, (2,), 15)]
+
+
+def test_the_owner_is_kept_when_the_call_overflows() -> None:
+    floor = ready_floor()
+    floor.set_availability(1, "paused", "break", 0.0)
+    floor.enqueue(CALL_A, "general", NORMAL, 100.0, preferred=1)
+    floor.move(CALL_A, "emergency", 120.0)
+    floor.set_availability(1, "ready", None, 121.0)
+    assert floor.offers(121.0) == [Offer(CALL_A, (1,), 15)]

@@ -18,6 +18,8 @@ from hotline.core.records import CallAnswered, CallIdentified, CaseOpened
 from hotline.directory.identify import UNVERIFIED, Identity
 
 Identify = Callable[[str | None], Awaitable[Identity]]
+CaseOwner = Callable[[int], Awaitable[int | None]]
+"""The operator owning an elder's open case (R14): the repeat caller is offered to them first."""
 Identified = Callable[[Call], None]
 """Told of each call once its case is open (the emergency feature ties a terminal's alarm
 data to it)."""
@@ -25,9 +27,15 @@ _INTAKE_CLASS = {"terminal": "emergency", "lifehelp": "life_help"}
 
 
 class Intake:
-    def __init__(self, identify: Identify, identified: Identified | None = None) -> None:
+    def __init__(
+        self,
+        identify: Identify,
+        identified: Identified | None = None,
+        case_owner: CaseOwner | None = None,
+    ) -> None:
         self._identify = identify
         self._identified = identified
+        self._case_owner = case_owner
 
     async def run(self, call: Call, state: Arriving | Greeting) -> None:
         if isinstance(state, Arriving):
@@ -74,6 +82,8 @@ class Intake:
         info = call.info
         identity = await self._who(call)
         call.elder_id = identity.elder_id
+        if identity.elder_id is not None:
+            call.case_owner = await self._owner(call, identity.elder_id)
         call.record(
             CallIdentified(
                 call_id=info.call_id,
@@ -117,6 +127,16 @@ class Intake:
         call.log.info("call identified as %s", identity.caller_kind)
         if self._identified is not None:
             self._identified(call)
+
+    async def _owner(self, call: Call, elder_id: int) -> int | None:
+        """Best effort: without an answer in time the call goes to the queue as usual."""
+        if self._case_owner is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._case_owner(elder_id), call.policy.identify_timeout)
+        except Exception as err:  # routing must never wait on or fail with the case store
+            call.log.warning("case owner look-up failed (%s)", type(err).__name__)
+            return None
 
     async def _who(self, call: Call) -> Identity:
         try:

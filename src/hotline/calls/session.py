@@ -113,6 +113,7 @@ class Call:
         self.resumed = resumed
         self.reached_human = False  # a person (operator, outside party) has taken the call
         self.elder_id: int | None = None  # who the caller is (or calls about), once identified
+        self.case_owner: int | None = None  # owner of the elder's open case: offered first (R14)
         self.ari = ari
         self.legs = legs
         self.policy = policy

@@ -104,3 +104,18 @@ async def elder_district(conn: AsyncConnection, elder_id: int | None) -> str | N
         return None
     district: str | None = await conn.scalar(select(Elder.district).where(Elder.id == elder_id))
     return district
+
+
+async def open_case_owner(conn: AsyncConnection, elder_id: int) -> int | None:
+    """The operator who owns the elder's most recent open case (R14), if any."""
+    query = (
+        select(Case.owner_operator_id)
+        .where(
+            Case.elder_id == elder_id,
+            Case.status != "closed",
+            Case.owner_operator_id.is_not(None),
+        )
+        .order_by(Case.opened_at.desc())
+        .limit(1)
+    )
+    return await conn.scalar(query)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
@@ -14,6 +14,9 @@ Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{2,31}$")]
 # Printable ASCII without spaces: what a softphone's settings page can take.
 SipPassword = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[!-~]+$")]
 LineCap = Annotated[int, Field(ge=1, le=2)]
+ConsoleRole = Literal["operator", "supervisor"]
+# The console password: long enough to resist guessing, any characters.
+ConsolePassword = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 
 
 class OperatorCreateBody(Body):
@@ -22,6 +25,8 @@ class OperatorCreateBody(Body):
     sip_password: SipPassword = Field(repr=False)  # write-only: only its md5_cred is kept
     line_cap: LineCap = 1
     active: bool = True
+    role: ConsoleRole = "operator"  # a supervisor also sees the floor and the access audit
+    console_password: ConsolePassword | None = Field(default=None, repr=False)  # write-only
 
 
 class OperatorUpdateBody(Body):
@@ -30,7 +35,9 @@ class OperatorUpdateBody(Body):
     display_name: DisplayName
     line_cap: LineCap
     active: bool
+    role: ConsoleRole
     sip_password: SipPassword | None = Field(default=None, repr=False)
+    console_password: ConsolePassword | None = Field(default=None, repr=False)
 
 
 class StateChangeBody(Body):
@@ -52,6 +59,8 @@ class OperatorReply(BaseModel):
     sip_endpoint: str | None
     line_cap: int
     active: bool
+    role: ConsoleRole
+    console_login: bool  # a console password is set
     state: OperatorState  # what the floor shows now
     availability: Availability  # what the operator (or a supervisor) set
     state_reason: str | None

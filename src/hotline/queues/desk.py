@@ -177,10 +177,13 @@ class Desk:
         priority: int,
         *,
         first_ring: dt.datetime | None = None,
+        preferred: int | None = None,
     ) -> None:
-        """The call waits in `queue`. With `first_ring`, its answer clock runs from then."""
+        """The call waits in `queue`. With `first_ring`, its answer clock runs from then;
+        with `preferred` (the owner of the caller's open case), that operator is offered it
+        first when free (R14)."""
         self._listeners[call_id] = who
-        self.floor.enqueue(call_id, queue, priority, self._clock())
+        self.floor.enqueue(call_id, queue, priority, self._clock(), preferred)
         if first_ring is not None:
             age = (dt.datetime.now(dt.UTC) - first_ring).total_seconds()
             self._arm(call_id, self._clock() - max(0.0, age), queue)

@@ -47,6 +47,7 @@ class Waiting:
     enqueued: float  # monotonic; in this queue
     offered_to: frozenset[int] = frozenset()  # ringing now
     tried: frozenset[int] = frozenset()  # rang and did not answer
+    preferred: int | None = None  # the owner of the caller's open case (R14): offered first
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,22 @@ class Floor:
 
     # --- waiting calls ---------------------------------------------------------------
 
-    def enqueue(self, call_id: uuid.UUID, queue: str, priority: int, now: float) -> None:
-        self.waiting[call_id] = Waiting(call_id, queue, priority, now, now)
+    def enqueue(
+        self,
+        call_id: uuid.UUID,
+        queue: str,
+        priority: int,
+        now: float,
+        preferred: int | None = None,
+    ) -> None:
+        self.waiting[call_id] = Waiting(call_id, queue, priority, now, now, preferred=preferred)
 
     def move(self, call_id: uuid.UUID, queue: str, now: float) -> None:
         """Overflow or transfer to another queue; the first arrival time is kept."""
         w = self.waiting[call_id]
-        self.waiting[call_id] = Waiting(call_id, queue, w.priority, w.arrived, now)
+        self.waiting[call_id] = Waiting(
+            call_id, queue, w.priority, w.arrived, now, preferred=w.preferred
+        )
 
     def leave(self, call_id: uuid.UUID) -> Waiting | None:
         return self.waiting.pop(call_id, None)
@@ -100,7 +110,10 @@ class Floor:
         """Offers to make now: waiting calls in priority order, each to eligible operators.
 
         Emergencies (higher priority) go first across every queue, so an operator who
-        serves both emergency and other queues is offered the emergency first.
+        serves both emergency and other queues is offered the emergency first. A caller whose
+        open case has an owner is offered to that owner alone first when the owner is free
+        (R14, whatever queues the owner serves); if the owner is not free or does not answer,
+        the queue's operators are offered the call as usual.
         """
         made: list[Offer] = []
         taken: set[int] = set()
@@ -110,6 +123,11 @@ class Floor:
             queue = self.config.queues.get(w.queue)
             if queue is None:
                 continue
+            owner = w.preferred
+            if owner is not None and owner not in taken and self._free(owner, now, w.tried):
+                taken.add(owner)
+                made.append(Offer(w.call_id, (owner,), queue.ring_timeout_s))
+                continue
             free = [op for op in self._eligible(queue, now, w.tried) if op not in taken]
             chosen = self._choose(queue, free)
             if chosen:
@@ -118,18 +136,17 @@ class Floor:
         return made
 
     def _eligible(self, queue: QueueConfig, now: float, tried: frozenset[int]) -> list[int]:
-        result = []
-        for op_id in queue.members:
-            live = self.operators.get(op_id)
-            conf = self.config.operators.get(op_id)
-            if live is None or conf is None or op_id in tried:
-                continue
-            if live.availability != "ready" or not live.reachable or live.offered is not None:
-                continue
-            if now < live.wrap_until or len(live.calls) >= conf.line_cap:
-                continue
-            result.append(op_id)
-        return result
+        return [op_id for op_id in queue.members if self._free(op_id, now, tried)]
+
+    def _free(self, op_id: int, now: float, tried: frozenset[int]) -> bool:
+        """Could this operator be offered a call now (and has not let this one ring out)?"""
+        live = self.operators.get(op_id)
+        conf = self.config.operators.get(op_id)
+        if live is None or conf is None or op_id in tried:
+            return False
+        if live.availability != "ready" or not live.reachable or live.offered is not None:
+            return False
+        return now >= live.wrap_until and len(live.calls) < conf.line_cap
 
     def _choose(self, queue: QueueConfig, free: list[int]) -> list[int]:
         if not free:

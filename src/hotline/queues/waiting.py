@@ -119,7 +119,12 @@ class Waiting:
             self._desk.move(info.call_id, state.queue)
         else:
             self._desk.enqueue(
-                info.call_id, call, state.queue, state.priority, first_ring=first_ring
+                info.call_id,
+                call,
+                state.queue,
+                state.priority,
+                first_ring=first_ring,
+                preferred=call.case_owner,
             )
         if info.kind == "inbound":
             call.record(
