@@ -5,7 +5,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${HOTLINE_STATE:-/var/lib/hotline}
 APT_PACKAGES=(debootstrap sip-tester postgresql postgresql-client python3 python3-venv
-              python3-dev gcc curl ca-certificates espeak-ng sox)
+              python3-dev gcc curl ca-certificates espeak-ng sox
+              chromium chromium-driver fonts-wqy-microhei)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
