@@ -132,7 +132,7 @@ class Supervisions:
         self.get(supervision_id).deliver(request)
         task = self._tasks[supervision_id]
         either: set[asyncio.Future[Any]] = {request.done, task}
-        await asyncio.wait(either, timeout=ANSWER_S)
+        await asyncio.wait(either, timeout=ANSWER_S, return_when=asyncio.FIRST_COMPLETED)
         if not request.done.done():
             if not task.done():
                 request.refuse("the supervision did not answer in time")
