@@ -32,6 +32,8 @@ from hotline.floor import http as floor_http
 from hotline.floor.view import Snapshot, empty_snapshot
 from hotline.operators import http as operators_http
 from hotline.queues import http as queues_http
+from hotline.supervision import http as supervision_http
+from hotline.supervision.service import Supervisions
 from hotline.transfers import http as transfers_http
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -50,6 +52,7 @@ def http_app(
     ari: AriClient | None = None,
     scheduler: Scheduler | None = None,
     bus: Bus | None = None,
+    supervisions: Supervisions | None = None,
 ) -> web.Application:
     zone = tz if isinstance(tz, ZoneInfo) else DEFAULT_TZ
     routes: list[Route] = [
@@ -64,6 +67,8 @@ def http_app(
     if ask is not None and on_call is not None:
         routes += transfers_http.routes(ask, on_call)
         routes += emergency_http.routes(engine, on_change, ask, on_call, ari)
+    if supervisions is not None:
+        routes += supervision_http.routes(engine, supervisions)
     if scheduler is not None:
         routes += callbacks_http.routes(engine, scheduler)
     if bus is not None:

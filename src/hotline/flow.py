@@ -28,6 +28,7 @@ from hotline.emergency.requests import Confirm
 from hotline.queues.desk import Desk
 from hotline.queues.entry import Entry
 from hotline.queues.waiting import Waiting
+from hotline.supervision.requests import OperatorLeg, operator_leg
 from hotline.transfers.requests import Transfer, TransferStep
 from hotline.transfers.service import Transfers
 
@@ -51,6 +52,7 @@ def phase_handlers(
             Transfer: transfers.on_transfer,
             TransferStep: transfers.on_step,
             Confirm: emergencies.on_confirm,
+            OperatorLeg: operator_leg,  # supervision/: the leg a supervisor snoops on
         },
     )
     return {

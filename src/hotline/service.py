@@ -53,6 +53,7 @@ from hotline.queues.desk import Desk
 from hotline.queues.setup import load_config, standing_states
 from hotline.speech.prompts import PromptTexts, Voice, build_prompts
 from hotline.speech.tts import Speech, SpeechError
+from hotline.supervision.service import Supervisions
 from hotline.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ async def _serve(
             ari=ari,
             scheduler=scheduler,
             bus=bus,
+            supervisions=parts.supervisions,
         )
         stack.push_async_callback(parts.briefing.close)
         if settings.scaip_listen:
@@ -184,6 +186,7 @@ async def _serve(
         tasks.start(scheduler.run(), "callbacks")
         consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
         stack.push_async_callback(board.shutdown, hand_over=settings.hand_over_on_shutdown)
+        stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
         await stack.enter_async_context(_http(app, settings.api_host, settings.api_port))
         log.info(
             "serving app %r; API on %s:%d", settings.ari_app, settings.api_host, settings.api_port
@@ -212,6 +215,7 @@ class _Parts:
     sync_softphones: Callable[[], Awaitable[None]]  # after an admin change: what changed
     briefing: Briefing
     alarms: AlarmDesk
+    supervisions: Supervisions
 
 
 async def _parts(
@@ -318,7 +322,15 @@ async def _parts(
     )
     scheduler.bind(board.outbound)
     board_ref.append(board)
-    return _Parts(desk, index, scheduler, board, sync_softphones, briefing, alarms)
+    supervisions = Supervisions(
+        ari=ari,
+        app=settings.ari_app,
+        channels=board,
+        ask=board.request,
+        calls_of=desk.calls_of,
+        publish=bus.publish,
+    )
+    return _Parts(desk, index, scheduler, board, sync_softphones, briefing, alarms, supervisions)
 
 
 async def _speech(settings: Settings) -> tuple[Speech | None, dict[str, str]]:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
 from hotline.app import http_app
+from hotline.ari import AriClient, AriConfig
 from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import Pending
 from hotline.calls.messages import Refused, Request
@@ -45,6 +46,8 @@ from hotline.db.engine import make_engine
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
 from hotline.queues.config import QueueConfig
+from hotline.supervision.service import Supervisions
+from hotline.supervision.stasis import Watcher
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration
@@ -90,6 +93,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/lines/{entry}"): {"offer_callback": False},
     ("POST", "/api/tokens"): {"name": "robot", "role": "supervisor"},
     ("POST", "/api/calls/{call_id}/transfer"): {"queue": "general"},
+    ("POST", "/api/operators/{operator_id}/supervision"): {"supervisor_id": 1, "mode": "listen"},
+    ("PATCH", "/api/supervision/{supervision_id}"): {"mode": "whisper"},
     ("POST", "/api/callbacks"): {"number": "13800000000", "case_id": "{case_id}"},
     ("POST", "/api/calls/{call_id}/emergency/operator"): {"action": "out"},
     ("PATCH", "/api/cases/{case_id}"): {"class": "complaint", "reasonable": True},
@@ -313,6 +318,16 @@ async def _refuse(call_id: uuid.UUID, request: Request) -> str:
     raise Refused("no such call in progress")
 
 
+class _NoChannels:
+    """The switchboard's watch, for supervisions that never start here."""
+
+    def watch(self, channel_id: str, watcher: Watcher) -> None:
+        raise AssertionError("no supervision starts here: nobody is on a call")
+
+    def unwatch(self, channel_id: str) -> None:
+        return None
+
+
 async def _nothing_pending() -> list[Pending]:
     return []
 
@@ -438,6 +453,7 @@ async def _seed(api: Api) -> None:
         case_id=str(case_id),
         call_id=str(call_id),
         callback_id=str(callback_id),  # in the database; not pending in the scheduler
+        supervision_id=str(uuid.uuid4()),  # none runs here (tests/integration/test_supervision.py)
     )
     api.other.update(id=ids["op1002"], operator_id=ids["op1002"])
     await api.check("PUT", "/api/queues/{name}/members/{operator_id}", 201, body={"penalty": 0})
@@ -467,6 +483,14 @@ async def api(migrated: str) -> AsyncIterator[Api]:
             on_call=lambda operator_id, call_id: False,
             scheduler=scheduler,
             bus=bus,
+            supervisions=Supervisions(
+                ari=AriClient(AriConfig("http://127.0.0.1:9", "nobody", "none", "hotline")),
+                app="hotline",
+                channels=_NoChannels(),
+                ask=_refuse,
+                calls_of=lambda operator_id: frozenset(),
+                publish=bus.publish,
+            ),
         )
         try:
             async with TestClient(TestServer(app)) as client:
@@ -484,6 +508,7 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                     "area": "nowhere",
                     "org_id": "999999",
                     "recording": RECORDING.format(case="0" * 32),
+                    "supervision_id": str(uuid.uuid4()),
                 }
                 state = Api(client, engine, doc, {"admin": ENV_TOKEN}, {}, absent)
                 await _seed(state)
@@ -679,6 +704,19 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
         "/api/calls/{call_id}/emergency/end",
     ):
         await api.check("POST", path, 404, body=_body_for("POST", path, api))
+
+    # Nobody is on a call here: a supervision cannot start, and none is there to change.
+    path = "/api/operators/{operator_id}/supervision"
+    refused = await api.check("POST", path, 409, body={"supervisor_id": int(new["id"])})
+    assert refused["field"] == "supervisor_id"  # op2001 is not a supervisor
+    await api.sql("UPDATE operators SET role = 'supervisor' WHERE id = :id", id=int(new["id"]))
+    refused = await api.check("POST", path, 409, body={"supervisor_id": int(new["id"])})
+    assert (refused["field"], refused["detail"]) == (
+        "operator_id",
+        "the operator is not talking on a call",
+    )
+    await api.check("PATCH", "/api/supervision/{supervision_id}", 404, body={"mode": "barge"})
+    await api.check("DELETE", "/api/supervision/{supervision_id}", 404)
 
     # A case classified, noted, referred and closed.
     for method, path, status in (

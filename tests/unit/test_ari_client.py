@@ -199,6 +199,30 @@ async def test_originate_sends_everything_in_the_json_body(fake: FakeAri, ari: A
     }
 
 
+async def test_snoop_names_the_app_directions_and_id(fake: FakeAri, ari: AriClient) -> None:
+    fake.replies["POST", "/channels/hlop-7-ab/snoop"] = (200, {**CHANNEL, "id": "hlsup-1"})
+    chan = await ari.snoop(
+        "hlop-7-ab", app="hotline", spy="both", whisper="out", snoop_id="hlsup-1"
+    )
+    assert chan.id == "hlsup-1"
+    fake.replies["POST", "/channels/gone/snoop"] = (404, {"message": "Channel not found"})
+    with pytest.raises(NotFound):
+        await ari.snoop("gone", app="hotline", spy="in", app_args="supervision")
+    first, second = fake.requests
+    assert dict(first.query) == {
+        "app": "hotline",
+        "spy": "both",
+        "whisper": "out",
+        "snoopId": "hlsup-1",
+    }
+    assert dict(second.query) == {
+        "app": "hotline",
+        "spy": "in",
+        "whisper": "none",
+        "appArgs": "supervision",
+    }
+
+
 async def test_play_sends_every_media_uri(fake: FakeAri, ari: AriClient) -> None:
     playback = {
         "id": "pb-1",

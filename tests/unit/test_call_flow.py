@@ -554,6 +554,43 @@ async def test_conversation_left_bridged_is_adopted_as_it_is(flows: Start) -> No
     assert not flow.desk.on_call(1, caller.call_id)
 
 
+async def test_a_supervision_left_by_a_crashed_service_is_removed_its_call_adopted(
+    flows: Start,
+) -> None:
+    caller = Caller(channel("c1", state="Up"))
+    leg = f"hlop-1-{uuid.uuid4().hex}"
+    call_bridge = bridged(caller.channel, leg)
+    snoop, supervisor = f"hlsup-{uuid.uuid4().hex}", f"hlsup-{uuid.uuid4().hex}"
+    supervision = {
+        **call_bridge,
+        "id": f"hotline-call-{uuid.uuid4().hex}",
+        "name": f"supervision:{uuid.uuid4().hex}",
+        "channels": [snoop, supervisor],
+    }
+    flow = await flows(
+        routing(operators=(1,)),
+        channels=[
+            caller.channel,
+            leg_channel(leg, "PJSIP/op1"),
+            leg_channel(snoop, "Snoop/hlop-1"),
+            leg_channel(supervisor, "PJSIP/op9"),
+        ],
+        bridges=[call_bridge, supervision],
+        app_channels=["c1", leg, snoop, supervisor],
+    )
+
+    call = await flow.wait_state(caller.call_id, Talking)  # the conversation goes on
+    assert isinstance(call.state, Talking) and call.state.bridge_id == call_bridge["id"]
+    await flow.wait_sent("DELETE", f"/channels/{supervisor}")
+    assert sorted(flow.trail()) == sorted(
+        [
+            f"DELETE /bridges/{supervision['id']}",
+            f"DELETE /channels/{snoop}",
+            f"DELETE /channels/{supervisor}",
+        ]
+    )  # the supervisor's leg is not taken for an operator's, nor the snoop for a caller
+
+
 async def test_adopted_caller_whose_dialplan_is_not_shown_keeps_the_hotline_entry(
     flows: Start,
 ) -> None:

@@ -370,6 +370,32 @@ class AriClient:
         body = {k: v for k, v in fields.items() if v is not None}
         return await self._one(Channel, "POST", "/channels", body=body)
 
+    async def snoop(
+        self,
+        channel_id: str,
+        *,
+        app: str,
+        spy: str = "none",
+        whisper: str = "none",
+        app_args: str = "",
+        snoop_id: str | None = None,
+    ) -> Channel:
+        """POST /channels/{id}/snoop: a new channel, in Stasis ``app``, that hears what
+        ``channel_id`` hears and says (``spy``: none, in, out, both) and whose own audio
+        is mixed into what the channel hears (``whisper`` out), says (in), or both.
+
+        The snoop channel hangs up by itself when the channel it snoops on goes. A missing
+        channel raises :class:`NotFound`; a reused ``snoop_id`` :class:`Conflict`."""
+        params = {
+            "app": app,
+            "spy": spy,
+            "whisper": whisper,
+            "appArgs": app_args or None,
+            "snoopId": snoop_id,
+        }
+        path = f"/channels/{_seg(channel_id)}/snoop"
+        return await self._one(Channel, "POST", path, params=params)
+
     # -- bridges ----------------------------------------------------------------------------
 
     async def list_bridges(self) -> list[Bridge]:

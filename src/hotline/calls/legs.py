@@ -3,9 +3,12 @@ call uses (operators rung for a waiting call, transfers to a person or a number,
 later 120 and the family).
 
 Ids carry what a restarted service needs to adopt them and nothing personal: an operator's
-leg is `hlop-<operator id>-<random>`, any other leg `hlout-<random>`; a call's bridge is
-`hotline-call-<random>`, named with its call's ids and queue (BridgeTag) so that a restarted
-service can adopt the conversation in it.
+leg is `hlop-<operator id>-<random>`, any other leg `hlout-<random>`, a supervisor's leg and
+snoop channel `hlsup-<random>`; a call's bridge is `hotline-call-<random>`, named with its
+call's ids and queue (BridgeTag) so that a restarted service can adopt the conversation in it.
+A supervision's bridge has the same prefix but no tag and no operator leg in it: a restarted
+service never adopts it, it destroys it and hangs up its `hlsup-` channels (the supervision
+ends with the service; its supervisor asks again).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from hotline.calls.session import Call
 
 OPERATOR_LEG = "hlop-"
 OUTSIDE_LEG = "hlout-"
-LEG_PREFIXES = (OPERATOR_LEG, OUTSIDE_LEG)
+SUPERVISION_LEG = "hlsup-"
+LEG_PREFIXES = (OPERATOR_LEG, OUTSIDE_LEG, SUPERVISION_LEG)
 BRIDGE_PREFIX = "hotline-call-"
 LEG_END = (StasisEnd, ChannelHangupRequest, ChannelDestroyed)
 
@@ -32,6 +36,11 @@ def operator_leg_id(operator_id: int) -> str:
 
 def outside_leg_id() -> str:
     return f"{OUTSIDE_LEG}{uuid.uuid4().hex}"
+
+
+def supervision_leg_id() -> str:
+    """A supervisor's leg, or a snoop channel on an operator's leg (hotline.supervision)."""
+    return f"{SUPERVISION_LEG}{uuid.uuid4().hex}"
 
 
 def is_leg(channel_id: str) -> bool:

@@ -4,6 +4,10 @@ On every (re)connect of the events socket it reconciles with Asterisk: callers p
 Stasis while nobody listened are adopted, conversations still bridged (a caller with an
 operator) are adopted as they are, calls whose channel vanished are ended, and bridges and
 legs of ours that no call can use any more are removed.
+
+A part of the service with channels of its own beside the calls' (a supervisor listening in)
+has their events routed to it with `watch`; a watched channel gone at a reconciliation is
+reported to it as VANISHED.
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ class Endpoints(Protocol):
     def endpoint_states(self, online: set[str]) -> None: ...
 
 
+class Watcher(Protocol):
+    """Something other than a call that follows channels of ours (a supervision)."""
+
+    def deliver(self, item: object) -> None: ...
+
+
 class Switchboard:
     def __init__(
         self,
@@ -78,6 +88,7 @@ class Switchboard:
         self._channels: dict[str, str] = {}  # channel id -> key
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: dict[str, Callable[[Call], None]] = {}
+        self._watchers: dict[str, Watcher] = {}  # channel id -> who follows it (no call)
         self.connected = False  # events socket up and reconciled
         self._recent: dict[int, None] = {}  # insertion-ordered: the oldest goes first
 
@@ -97,7 +108,7 @@ class Switchboard:
             case StreamDisconnected():
                 self.connected = False  # the stream logs the outage; calls go on in Asterisk
             case StasisStart():
-                if item.channel.id in self._channels:
+                if item.channel.id in self._channels or item.channel.id in self._watchers:
                     self._deliver(item.channel.id, item)  # a leg of ours answered
                 elif legs.is_leg(item.channel.id):
                     await self._hang_up_orphan(item.channel.id)  # its call is gone
@@ -137,6 +148,14 @@ class Switchboard:
     def detach(self, channel_id: str) -> None:
         self._channels.pop(channel_id, None)
 
+    def watch(self, channel_id: str, watcher: Watcher) -> None:
+        """Route a channel's events to `watcher` (before the channel is made: its
+        StasisStart must not be taken for a new caller's)."""
+        self._watchers[channel_id] = watcher
+
+    def unwatch(self, channel_id: str) -> None:
+        self._watchers.pop(channel_id, None)
+
     async def _hang_up_orphan(self, channel_id: str) -> None:
         with contextlib.suppress(AriError):
             await self._ari.hangup(channel_id)
@@ -145,6 +164,9 @@ class Switchboard:
         key = self._channels.get(channel_id)
         if key is not None and key in self._calls:
             self._calls[key].deliver(event)
+        watcher = self._watchers.get(channel_id)
+        if watcher is not None:
+            watcher.deliver(event)
 
     # --- starting calls --------------------------------------------------------------
 
@@ -272,7 +294,7 @@ class Switchboard:
         except AriError as err:
             log.error("reconcile: cannot read Asterisk's state (%s)", err.status)
             return
-        known = set(self._channels)
+        known = set(self._channels) | set(self._watchers)
         ours = set(app.channel_ids) | {
             c.id for c in channels.values() if _stasis_entry(c, self._app) is not None
         }
@@ -309,6 +331,8 @@ class Switchboard:
         ]
         for channel_id in lost:
             self._calls[self._channels[channel_id]].deliver(VANISHED)
+        for channel_id in [c for c in self._watchers if c not in channels]:
+            self._watchers.pop(channel_id).deliver(VANISHED)
         await self._reconcile_endpoints()
         log.info(
             "reconciled: %d calls live, %d adopted waiting, %d adopted talking, %d lost, "

@@ -193,6 +193,35 @@ class EmergencyEnded(_Event):
     reason: str
 
 
+SupervisionMode = Literal["listen", "whisper", "barge"]
+
+
+class _Supervision(_Event):
+    supervision_id: uuid.UUID
+    call_id: uuid.UUID
+    operator_id: int  # the operator listened to
+    supervisor_id: int  # the supervisor (an operator with the supervisor role)
+    mode: SupervisionMode
+
+
+class SupervisionStarted(_Supervision):
+    """The supervisor answered their softphone and hears the operator's call."""
+
+    type: Literal["supervision.started"] = "supervision.started"
+
+
+class SupervisionModeChanged(_Supervision):
+    """Listen, whisper to the operator, or barge in (the caller hears the supervisor too)."""
+
+    type: Literal["supervision.mode"] = "supervision.mode"
+
+
+class SupervisionEnded(_Supervision):
+    type: Literal["supervision.ended"] = "supervision.ended"
+    # stopped | supervisor_hung_up | not_answered | call_ended | lost | failed | shutdown
+    reason: str
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -210,7 +239,10 @@ DomainEvent = Annotated[
     | EmergencyStarted
     | EmergencyLeg
     | EmergencyAlert
-    | EmergencyEnded,
+    | EmergencyEnded
+    | SupervisionStarted
+    | SupervisionModeChanged
+    | SupervisionEnded,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -146,6 +146,11 @@ class Desk:
         live = self.floor.operators.get(operator_id)
         return live is not None and call_id in live.calls
 
+    def calls_of(self, operator_id: int) -> frozenset[uuid.UUID]:
+        """The calls the operator is connected to now."""
+        live = self.floor.operators.get(operator_id)
+        return frozenset(live.calls) if live is not None else frozenset()
+
     def free_and_busy(self, queue: str | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The queue's members who could take a call now, and the others."""
         conf = self.queue(queue) if queue else None
