@@ -25,6 +25,7 @@ from hotline.calls import http as calls_http
 from hotline.calls.asking import Ask, OnCall
 from hotline.cases import http as cases_http
 from hotline.directories import http as directories_http
+from hotline.elders import http as elders_http
 from hotline.emergency import http as emergency_http
 from hotline.events import http as events_http
 from hotline.events.bus import Bus
@@ -62,6 +63,7 @@ def http_app(
         *calls_http.routes(engine),
         *cases_http.routes(engine, zone),
         *directories_http.routes(engine, on_change, zone),
+        *elders_http.routes(engine, zone),
         *floor_http.routes(engine, snapshot, zone, health),
     ]
     if ask is not None and on_call is not None:

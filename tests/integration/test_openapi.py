@@ -104,6 +104,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/cases/{case_id}/close"): {"reason": "answered"},
     ("POST", "/api/emergency/routes"): {"area": "west", "ambulance": "120"},
     ("PUT", "/api/emergency/routes/{area}"): {"ambulance": "121", "ambulance_alt": "PJSIP/amb"},
+    ("POST", "/api/elders/{elder_id}/open"): {"reason": "the family asked"},
+    ("PATCH", "/api/elders/{elder_id}"): {"medication": "aspirin", "birth_date": "1941-03-08"},
     ("POST", "/api/emergency/parties"): {
         "area": "east",
         "role": "community",
@@ -118,7 +120,12 @@ QUERY_VALUES = {
     "status": ("pending", "bogus"),
     "kind": ("institution", "bogus"),
     "service": ("day%20care", ""),
+    "q": ("wang", ""),
+    "elder_id": ("1", "abc"),
+    "operator_id": ("1", "abc"),
 }
+# Query parameters a route needs (sent with every call to it here).
+REQUIRED_QUERY = {"/api/elders": {"q": "wang"}}
 
 
 # --- the document as a schema ---------------------------------------------------------
@@ -457,6 +464,22 @@ async def _seed(api: Api) -> None:
     )
     api.other.update(id=ids["op1002"], operator_id=ids["op1002"])
     await api.check("PUT", "/api/queues/{name}/members/{operator_id}", 201, body={"penalty": 0})
+    # An elder with a phone, a contact, a terminal, an open case and a call, looked at once
+    # (so the access log has an entry).
+    await api.sql(
+        "INSERT INTO elders (id, full_name, birth_date, district, health_conditions) "
+        "OVERRIDING SYSTEM VALUE VALUES (1, 'Wang Xiuying', '1941-03-08', 'east', 'diabetes')"
+    )
+    await api.sql("INSERT INTO elder_phones (elder_id, number) VALUES (1, '13800000001')")
+    await api.sql(
+        "INSERT INTO contacts (elder_id, full_name, relation, tier, number, is_guardian) "
+        "VALUES (1, 'Liu Qiang', 'son', 1, '13900000011', true)"
+    )
+    await api.sql("INSERT INTO terminals (elder_id, number) VALUES (1, '18600000001')")
+    await api.sql("UPDATE cases SET elder_id = 1 WHERE channel = 'web'")
+    await api.sql("UPDATE calls SET elder_id = 1 WHERE linkedid = 'l.1'")
+    api.values["elder_id"] = "1"
+    await api.check("GET", "/api/elders/{elder_id}", 200)
 
 
 @pytest.fixture
@@ -507,6 +530,7 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                     "callback_id": str(uuid.uuid4()),
                     "area": "nowhere",
                     "org_id": "999999",
+                    "elder_id": "999999",
                     "recording": RECORDING.format(case="0" * 32),
                     "supervision_id": str(uuid.uuid4()),
                 }
@@ -609,19 +633,25 @@ async def test_every_get_reply_fits_the_document(api: Api) -> None:
             reply = await api.check(method, path, 503)
             assert reply["field"] == "recording"
             continue
-        reply = await api.check(method, path, 200)
+        required = REQUIRED_QUERY.get(path, {})
+
+        def query_string(required: dict[str, str] = required, **values: str) -> str:
+            pairs = {**required, **values}
+            return "?" + "&".join(f"{k}={v}" for k, v in pairs.items()) if pairs else ""
+
+        reply = await api.check(method, path, 200, query=query_string())
         if isinstance(reply, list):
             assert reply, f"GET {path}: nothing listed, so nothing was checked"
         queries = [p for p in operation.get("parameters", []) if p["in"] == "query"]
         for query in queries:
             assert query["name"] in QUERY_VALUES, f"GET {path}: no sample for ?{query['name']}"
             good, bad = QUERY_VALUES[query["name"]]
-            await api.check(method, path, 200, query=f"?{query['name']}={good}")
-            refused = await api.check(method, path, 422, query=f"?{query['name']}={bad}")
+            await api.check(method, path, 200, query=query_string(**{query["name"]: good}))
+            refused = await api.check(method, path, 422, query=query_string(**{query["name"]: bad}))
             assert refused["field"] == query["name"]
         if queries:
-            both = "&".join(f"{q['name']}={QUERY_VALUES[q['name']][0]}" for q in queries)
-            await api.check(method, path, 200, query=f"?{both}")
+            every = {q["name"]: QUERY_VALUES[q["name"]][0] for q in queries}
+            await api.check(method, path, 200, query=query_string(**every))
 
     floor = await api.check("GET", "/api/floor", 200)
     assert floor["queues"]["general"]["waiting"] == 1
@@ -749,6 +779,13 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
         "POST", "/api/emergency/parties", 201, body=_body_for("POST", "/api/emergency/parties", api)
     )
     await api.check("DELETE", "/api/emergency/parties/{id}", 204, params={"id": str(party["id"])})
+
+    opened = await api.check(
+        "POST", "/api/elders/{elder_id}/open", 200, body={"reason": "the family asked"}
+    )
+    assert [c["class"] for c in opened["open_cases"]] == [None]
+    changed = await api.check("PATCH", "/api/elders/{elder_id}", 200, body={"medication": "x"})
+    assert changed["medication"] == "x"
 
     await api.check("DELETE", "/api/operators/{id}", 204, params=new)
     # op1001 has a token and calls: deactivated, and its record comes back.

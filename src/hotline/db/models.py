@@ -62,6 +62,16 @@ class Elder(Base):
     """An elder served by the hotline (R22)."""
 
     __tablename__ = "elders"
+    __table_args__ = (
+        # migration 0008: any part of a name (pg_trgm), and its start, case-folded, in byte
+        # order: ix_elders_name_prefix ON elders ((lower(full_name)) COLLATE "C")
+        Index(
+            "ix_elders_name_trgm",
+            "full_name",
+            postgresql_using="gin",
+            postgresql_ops={"full_name": "gin_trgm_ops"},
+        ),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     full_name: Mapped[str] = mapped_column(Text)
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -94,7 +104,10 @@ class Contact(Base):
     """A family member, guardian or neighbour, called in tier order (R9, R22)."""
 
     __tablename__ = "contacts"
-    __table_args__ = (CheckConstraint("tier BETWEEN 1 AND 9", name="contacts_tier"),)
+    __table_args__ = (
+        CheckConstraint("tier BETWEEN 1 AND 9", name="contacts_tier"),
+        Index("ix_contacts_elder_tier", "elder_id", "tier"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
     full_name: Mapped[str] = mapped_column(Text)
@@ -108,6 +121,7 @@ class Terminal(Base):
     """A one-key call terminal, known by the number its line presents (R10)."""
 
     __tablename__ = "terminals"
+    __table_args__ = (Index("ix_terminals_elder", "elder_id"),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
     number: Mapped[str] = mapped_column(Text, unique=True)
