@@ -53,6 +53,8 @@ secrets_env() {
   fi
   grep -q '^HOTLINE_DEMO_SIP_PASSWORD=' "$STATE/secrets.env" ||  # older secrets files
     echo "HOTLINE_DEMO_SIP_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
+  grep -q '^HOTLINE_DEMO_CONSOLE_PASSWORD=' "$STATE/secrets.env" ||
+    echo "HOTLINE_DEMO_CONSOLE_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
   set -a
   # shellcheck disable=SC1091
   . "$STATE/secrets.env"

@@ -20,10 +20,12 @@ from hotline.api.replies import OnChange, no_change
 from hotline.api.routes import Route
 from hotline.ari import AriClient
 from hotline.callbacks import http as callbacks_http
+from hotline.callbacks import promises
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls import http as calls_http
 from hotline.calls.asking import Ask, OnCall
 from hotline.cases import http as cases_http
+from hotline.console.routes import ConsoleParts, install
 from hotline.directories import http as directories_http
 from hotline.elders import http as elders_http
 from hotline.emergency import http as emergency_http
@@ -36,6 +38,7 @@ from hotline.queues import http as queues_http
 from hotline.supervision import http as supervision_http
 from hotline.supervision.service import Supervisions
 from hotline.transfers import http as transfers_http
+from hotline.workdays import WorkCalendar
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -54,6 +57,8 @@ def http_app(
     scheduler: Scheduler | None = None,
     bus: Bus | None = None,
     supervisions: Supervisions | None = None,
+    calendar: WorkCalendar | None = None,
+    console: ConsoleParts | None = None,
 ) -> web.Application:
     zone = tz if isinstance(tz, ZoneInfo) else DEFAULT_TZ
     routes: list[Route] = [
@@ -61,7 +66,7 @@ def http_app(
         *queues_http.routes(engine, on_change),
         *tokens.routes(engine, on_change, BUILTIN_ADMIN),
         *calls_http.routes(engine),
-        *cases_http.routes(engine, zone),
+        *cases_http.routes(engine, zone, calendar or WorkCalendar("CN")),
         *directories_http.routes(engine, on_change, zone),
         *elders_http.routes(engine, zone),
         *floor_http.routes(engine, snapshot, zone, health),
@@ -73,7 +78,11 @@ def http_app(
         routes += supervision_http.routes(engine, supervisions)
     if scheduler is not None:
         routes += callbacks_http.routes(engine, scheduler)
+        routes += promises.routes(engine, zone, calendar or WorkCalendar("CN"), scheduler)
     if bus is not None:
         routes += events_http.routes(bus, snapshot)
     everything = meta.routes(engine, health, __version__, routes)
-    return make_app(engine, token, everything)
+    app = make_app(engine, token, everything)
+    if console is not None:  # the operators' console: HTML pages beside the API
+        install(app, engine, zone, console)
+    return app

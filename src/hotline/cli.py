@@ -58,6 +58,10 @@ def _demo(_: argparse.Namespace) -> None:
     password = os.environ.get("HOTLINE_DEMO_SIP_PASSWORD") or None
     inserted = _with_db(lambda conn: demo.load(conn, password), write=True)
     print("demo data loaded" if inserted else "demo data already present")
+    console = os.environ.get("HOTLINE_DEMO_CONSOLE_PASSWORD")
+    if console:
+        _with_db(lambda conn: demo.console_logins(conn, console, password), write=True)
+        print("demo console logins: op1001, op1002 (operators), sup1001 (supervisor)")
 
 
 def _calls(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -49,6 +50,9 @@ class Settings:
     scaip_listen: str = ""
     scaip_allowed: frozenset[str] | None = None
     alarm_window_s: int = 120
+    # Working days for deadlines (R15, R18): the official calendar of this country
+    calendar: Literal["CN", "RU"] = "CN"
+    console_session_h: int = 10  # a console login lasts this long
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -140,6 +144,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         scaip_listen=_listen(env, "HOTLINE_SCAIP_LISTEN"),
         scaip_allowed=_addresses(env, "HOTLINE_SCAIP_ALLOWED"),
         alarm_window_s=_number(env, "HOTLINE_ALARM_WINDOW_S", 120, 5, 3600),
+        calendar="RU" if _choice(env, "HOTLINE_CALENDAR", ("CN", "RU")) == "RU" else "CN",
+        console_session_h=_number(env, "HOTLINE_CONSOLE_SESSION_H", 10, 1, 24),
     )
 
 

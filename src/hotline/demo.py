@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotline.core.passwords import hash_password
 from hotline.core.phone import normalise
 from hotline.db.models import Contact, Elder, ElderPhone, Operator, Queue, QueueMember, Terminal
 from hotline.operators.accounts import md5_cred
@@ -88,6 +89,31 @@ ELDERS = (
 )
 
 OPERATORS = (("op1001", "话务员 1001", "op1001"), ("op1002", "话务员 1002", "op1002"))
+SUPERVISOR = ("sup1001", "班长 1001", "sup1001")  # logs in to the console's floor
+
+
+async def console_logins(conn: AsyncConnection, password: str, sip_password: str | None) -> None:
+    """The demo operators and the demo supervisor can log in to the console with `password`
+    (set where none is set yet, so a password changed since is kept)."""
+    username, display, endpoint = SUPERVISOR
+    found = await conn.scalar(select(Operator.id).where(Operator.username == username))
+    if found is None:
+        values: dict[str, object] = {
+            "username": username,
+            "display_name": display,
+            "sip_endpoint": endpoint,
+            "role": "supervisor",
+        }
+        if sip_password:
+            values["sip_md5_cred"] = md5_cred(endpoint, sip_password)
+        await conn.execute(insert(Operator).values(**values))
+    hashed = hash_password(password)
+    names = [op[0] for op in OPERATORS] + [username]
+    await conn.execute(
+        update(Operator)
+        .where(Operator.username.in_(names), Operator.password_hash.is_(None))
+        .values(password_hash=hashed)
+    )
 
 
 async def load(conn: AsyncConnection, sip_password: str | None = None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hotline.callbacks.dialer import Dialer
 from hotline.callbacks.scheduler import Scheduler
+from hotline.calls.controls import Controls, HangUp, Hold
 from hotline.calls.intake import CaseOwner, Identified, Identify, Intake
 from hotline.calls.phases import (
     Arriving,
@@ -46,9 +47,12 @@ def phase_handlers(
 ) -> dict[type, Phase]:
     intake, transfers = Intake(identify, identified, case_owner), Transfers(desk, voice)
     waiting = Waiting(desk, escalation=emergencies, voice=voice)
+    controls = Controls(desk)
     talk = Talk(
         desk,
         {
+            Hold: controls.on_hold,  # calls/controls.py: the console's hold, resume, hang up
+            HangUp: controls.on_hang_up,
             Transfer: transfers.on_transfer,
             TransferStep: transfers.on_step,
             Confirm: emergencies.on_confirm,

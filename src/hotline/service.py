@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.alarms.book import AlarmBook
 from hotline.alarms.receiver import AlarmReceiver
+from hotline.api.replies import OnChange
 from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
@@ -34,6 +35,10 @@ from hotline.calls.session import Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
 from hotline.cases.store import open_case_owner
 from hotline.config import Settings, SettingsError
+from hotline.console.floor_pages import floor_html
+from hotline.console.hub import Hub
+from hotline.console.routes import ConsoleParts
+from hotline.console.web import render_text
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
@@ -53,8 +58,10 @@ from hotline.queues.desk import Desk
 from hotline.queues.setup import load_config, standing_states
 from hotline.speech.prompts import PromptTexts, Voice, build_prompts
 from hotline.speech.tts import Speech, SpeechError
+from hotline.supervision.button import press
 from hotline.supervision.service import Supervisions
 from hotline.tasks import Tasks
+from hotline.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +161,9 @@ async def _serve(
                 await parts.sync_softphones()
             await desk.reload()
 
+        console = _console(
+            settings, engine, bus=bus, live=live, tz=tz, parts=parts, on_change=on_change
+        )
         app = http_app(
             engine,
             settings.api_token,
@@ -167,6 +177,8 @@ async def _serve(
             scheduler=scheduler,
             bus=bus,
             supervisions=parts.supervisions,
+            calendar=console.calendar,
+            console=console,
         )
         stack.push_async_callback(parts.briefing.close)
         if settings.scaip_listen:
@@ -182,6 +194,7 @@ async def _serve(
             stack.push_async_callback(receiver.stop)
             log.info("SCAIP alarm data received on udp %s", settings.scaip_listen)
         tasks.start(desk.run(), "desk")
+        tasks.start(console.hub.run(), "console")
         tasks.start(index.run(), "directory-index")
         tasks.start(scheduler.run(), "callbacks")
         consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
@@ -204,6 +217,45 @@ async def _serve(
             if err is not None:
                 raise err
     log.info("stopped; %d records written", recorder.written)
+
+
+def _console(
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    bus: Bus,
+    live: LiveFloor,
+    tz: ZoneInfo,
+    parts: _Parts,
+    on_change: OnChange,
+) -> ConsoleParts:
+    """The operators' console: its hub on the event stream and what its pages act through."""
+    calendar = WorkCalendar(settings.calendar)
+    hub = Hub(
+        engine,
+        lambda name, lang, context: render_text(name, lang, tz, **context),
+        tz,
+        floor_html=floor_html(engine, live.snapshot, tz),
+    )
+    bus.fold(hub.fold)  # after the live floor: the pop and the floor see it folded
+    return ConsoleParts(
+        hub=hub,
+        snapshot=live.snapshot,
+        calendar=calendar,
+        session_lifetime=dt.timedelta(hours=settings.console_session_h),
+        on_change=on_change,
+        ask=parts.board.request,
+        on_call=parts.desk.on_call,
+        scheduler=parts.scheduler,
+        supervise=lambda operator_id, supervisor_id, mode, by: press(
+            engine,
+            parts.supervisions,
+            operator_id=operator_id,
+            supervisor_id=supervisor_id,
+            mode=mode,
+            by=by,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,7 @@ async def floor(service: Service) -> AsyncIterator[Floor]:
             yield made
         finally:
             await made.undo()
+
+
+# The console's tests drive Debian's chromium: its fixtures (tests/browser/conftest.py).
+from tests.browser.conftest import browser, new_page  # noqa: E402, F401

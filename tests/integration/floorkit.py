@@ -51,24 +51,27 @@ class Floor:
         line_cap: int = 1,
         ready: bool = True,
         register: bool = True,
+        ring_ms: int = 200,
+        console_password: str | None = None,
+        role: str = "operator",
     ) -> tuple[int, Softphone]:
         name = f"t{secrets.token_hex(4)}"
         password = secrets.token_hex(8)
-        created = await self.api(
-            "POST",
-            "/api/operators",
-            {
-                "username": name,
-                "display_name": name,
-                "sip_password": password,
-                "line_cap": line_cap,
-            },
-        )
+        body: dict[str, Any] = {
+            "username": name,
+            "display_name": name,
+            "sip_password": password,
+            "line_cap": line_cap,
+            "role": role,
+        }
+        if console_password is not None:
+            body["console_password"] = console_password
+        created = await self.api("POST", "/api/operators", body)
         op_id = int(created["id"])
         self.operators.append(op_id)
         for queue, penalty in queues.items():
             await self.api("PUT", f"/api/queues/{queue}/members/{op_id}", {"penalty": penalty})
-        phone = Softphone(name, password, next_ip(), behaviour)
+        phone = Softphone(name, password, next_ip(), behaviour, ring_ms=ring_ms)
         if register:
             self.phones.append(phone)
             await phone.start()

@@ -102,6 +102,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/organisations/{org_id}"): {"phone": "12345"},
     ("POST", "/api/cases/{case_id}/notes"): {"text": "called back, all well"},
     ("POST", "/api/cases/{case_id}/close"): {"reason": "answered"},
+    ("POST", "/api/cases/{case_id}/service-order"): {"org_id": 1, "service": "meals"},
+    ("POST", "/api/cases/{case_id}/complaint"): {"org_id": 1},
+    ("POST", "/api/cases/{case_id}/callback"): {"number": "13800000000"},
+    ("POST", "/api/cases/{case_id}/callback/extend"): {
+        "days": 5,
+        "reason": "waiting for the office",
+        "caller_told": True,
+    },
     ("POST", "/api/emergency/routes"): {"area": "west", "ambulance": "120"},
     ("PUT", "/api/emergency/routes/{area}"): {"ambulance": "121", "ambulance_alt": "PJSIP/amb"},
     ("POST", "/api/elders/{elder_id}/open"): {"reason": "the family asked"},
@@ -748,14 +756,31 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
     await api.check("PATCH", "/api/supervision/{supervision_id}", 404, body={"mode": "barge"})
     await api.check("DELETE", "/api/supervision/{supervision_id}", 404)
 
-    # A case classified, noted, referred and closed.
+    # A case classified, noted, referred, handed on (a service order, a complaint, a
+    # callback promised and extended) and closed.
     for method, path, status in (
         ("PATCH", "/api/cases/{case_id}", 200),
         ("POST", "/api/cases/{case_id}/notes", 201),
         ("POST", "/api/cases/{case_id}/referral/{org_id}", 200),
-        ("POST", "/api/cases/{case_id}/close", 200),
     ):
         await api.check(method, path, status, body=_body_for(method, path, api))
+    for kind, path, extra in (
+        ("provider", "/api/cases/{case_id}/service-order", {"service": "meals"}),
+        ("department", "/api/cases/{case_id}/complaint", {}),
+    ):
+        org = await api.check(
+            "POST", "/api/organisations", 201, body={"kind": kind, "name": f"A {kind}"}
+        )
+        done = await api.check("POST", path, 201, body={"org_id": org["id"], **extra})
+        assert done
+    promised = await api.check(
+        "POST", "/api/cases/{case_id}/callback", 201, body={"number": "13800000000"}
+    )
+    assert promised["kind"] == "callback"
+    body = _body_for("POST", "/api/cases/{case_id}/callback/extend", api)
+    extended = await api.check("POST", "/api/cases/{case_id}/callback/extend", 200, body=body)
+    assert extended["days"] == 5 and extended["caller_told"] is True
+    await api.check("POST", "/api/cases/{case_id}/close", 200, body={"reason": "answered"})
 
     await api.check("PATCH", "/api/organisations/{org_id}", 200, body={"grade": "3"})
     await api.check("POST", "/api/organisations/{org_id}/checked", 200)

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.core.errors import NotFound
-from hotline.db.models import Case, CaseEvent, Elder
+from hotline.db.models import Call, Case, CaseEvent, Elder
 
 
 async def recent_cases(conn: AsyncConnection, limit: int = 50) -> list[dict[str, Any]]:
@@ -116,6 +116,17 @@ async def open_case_owner(conn: AsyncConnection, elder_id: int) -> int | None:
             Case.owner_operator_id.is_not(None),
         )
         .order_by(Case.opened_at.desc())
+        .limit(1)
+    )
+    return await conn.scalar(query)
+
+
+async def case_number(conn: AsyncConnection, case_id: uuid.UUID) -> str | None:
+    """The number the case's latest call came from (to call back)."""
+    query = (
+        select(Call.caller_number)
+        .where(Call.case_id == case_id, Call.caller_number.is_not(None))
+        .order_by(Call.started_at.desc())
         .limit(1)
     )
     return await conn.scalar(query)

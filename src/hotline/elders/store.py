@@ -388,3 +388,33 @@ async def access_log(
         query = query.where(RecordAccess.operator_id == operator_id)
     query = query.order_by(RecordAccess.at.desc(), RecordAccess.id.desc()).limit(limit)
     return [AccessEntry(**row._mapping) for row in await conn.execute(query)]
+
+
+async def summaries(
+    conn: AsyncConnection, elder_ids: tuple[int, ...], *, today: dt.date
+) -> list[ElderSummary]:
+    """Summaries of the candidates of a shared number (the screen pop's choice)."""
+    return await _summaries(conn, dict.fromkeys(elder_ids, "elder"), today, len(elder_ids))
+
+
+async def create_elder(
+    conn: AsyncConnection, actor: str, fields: Mapping[str, object], *, number: str | None
+) -> int:
+    """A new elder's record (an unknown caller, created during the call) with the number
+    they called from; audited like an edit (entity "elder", action create)."""
+    for key in fields:
+        if key not in EDITABLE:
+            raise Invalid(key, "not a field of an elder's record")
+    if not fields.get("full_name"):
+        raise Invalid("full_name", "a name is needed")
+    elder_id = int(
+        await conn.scalar(insert(Elder).values(**fields).returning(Elder.id))  # type: ignore[arg-type]
+    )
+    normalised = try_normalise(number) if number else None
+    if normalised:
+        await conn.execute(insert(ElderPhone).values(elder_id=elder_id, number=normalised))
+    after = {k: plain(v) for k, v in fields.items()}
+    if normalised:
+        after["phone"] = normalised
+    await audit(conn, actor, "create", "elder", str(elder_id), before=None, after=after)
+    return elder_id

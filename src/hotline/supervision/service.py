@@ -48,6 +48,9 @@ class Supervisions:
         self._live: dict[uuid.UUID, Supervision] = {}
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
 
+    def running(self) -> list[Supervision]:
+        return list(self._live.values())
+
     def get(self, supervision_id: uuid.UUID) -> Supervision:
         found = self._live.get(supervision_id)
         if found is None:
