@@ -817,3 +817,21 @@ async def test_a_referral_offers_institutions_near_the_elder_and_records_the_cho
     assert await _timeline(api, case_id) == [
         ("op1001", "referred", {"organisation_id": made["东区二院"], "name": "东区二院"})
     ]
+
+
+async def test_a_cases_timeline_is_for_its_owner_and_supervisors(api: Api) -> None:
+    """R14, R27: an operator reads the timeline only of a case they own."""
+    case_id = uuid.uuid4()
+    async with api.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO cases (id, opened_at, status, channel, identified) "
+                "VALUES (:id, now(), 'open', 'hotline', false)"
+            ),
+            {"id": case_id},
+        )
+    path = f"/api/cases/{case_id}/timeline"  # (the emergency view, served with the calls, too)
+    status, body = await api.call("GET", path, "operator")
+    assert (status, body["error"]) == (403, "forbidden")
+    status, _ = await api.call("GET", path, "supervisor")
+    assert status == 200

@@ -18,6 +18,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NewPage, save_screenshot
 from tests.integration import sipp
+from tests.integration.conftest import ari_get
 from tests.integration.floorkit import Floor
 from tests.integration.test_calls import ELDER_MOBILE
 
@@ -67,6 +68,16 @@ async def elder(db: asyncpg.Connection, name: str, number: str, **fields: Any) -
         "INSERT INTO elder_phones (elder_id, number) VALUES ($1, $2)", elder_id, number
     )
     return elder_id
+
+
+def bridged(channel: str) -> bool:
+    return any(channel in b["channels"] for b in ari_get("/bridges") or [])
+
+
+async def until(check: Any, limit: float = 5.0) -> None:
+    async with asyncio.timeout(limit):
+        while not await asyncio.to_thread(check):
+            await asyncio.sleep(0.1)
 
 
 def fresh_number() -> str:
@@ -230,6 +241,12 @@ async def test_the_operator_classifies_and_closes_a_consultation(
         await page.check("input[name=reasonable][value=yes]")
         await page.click("#btn-classify")
         await expect(page.locator("#case-class")).to_have_text("服务咨询", timeout=WAIT_MS)
+        # Hold: the caller leaves the bridge for music; resume: back with the operator.
+        channel = await db.fetchval("SELECT channel_id FROM calls WHERE case_id = $1", case_id)
+        await page.click("#btn-hold")
+        await until(lambda: not bridged(channel))
+        await page.click("#btn-resume")
+        await until(lambda: bridged(channel))
         await page.fill("#note-text", "问了送餐服务的价格")
         await page.click("#btn-note")
         await expect(page.locator("#timeline li[data-kind=note]")).to_have_count(1)
@@ -253,6 +270,7 @@ async def test_the_operator_classifies_and_closes_a_consultation(
     steps = await timeline(db, case_id)
     assert ("classified", username) in steps and ("note", username) in steps
     assert ("closed", username) in steps and ("operator_hung_up", username) in steps
+    assert ("caller_held", username) in steps and ("caller_resumed", username) in steps
 
 
 async def test_a_referral_offers_two_or_three_institutions_and_a_complaint_gets_its_deadline(
@@ -273,6 +291,9 @@ async def test_a_referral_offers_two_or_three_institutions_and_a_complaint_gets_
     department = await floor.api(
         "POST", "/api/organisations", {"kind": "department", "name": f"民政科 {tag}"}
     )
+    provider = await floor.api(
+        "POST", "/api/organisations", {"kind": "provider", "name": f"助餐点 {tag}"}
+    )
     page, case_id, username, call = await answered_case(floor, new_page, db, locale="en-US")
     try:
         await page.fill("#referral-service", f"day-{tag}")
@@ -283,6 +304,20 @@ async def test_a_referral_offers_two_or_three_institutions_and_a_complaint_gets_
         await options.first.locator("button").click()
         await expect(page.locator("#timeline li[data-kind=referred]")).to_have_count(1)
 
+        await page.select_option("#order-provider", str(provider["id"]))
+        await page.fill("input[name=service]", "meals")
+        await page.click("#btn-order")
+        ordered = page.locator("#timeline li[data-kind=service_ordered]")
+        await expect(ordered).to_contain_text("meals", timeout=WAIT_MS)
+        await page.click("#btn-callback")
+        promised = page.locator("#timeline li[data-kind=callback_promised]")
+        await expect(promised).to_contain_text(username, timeout=WAIT_MS)
+        kinds = await db.fetch("SELECT kind, org_id FROM case_tasks WHERE case_id = $1", case_id)
+        assert {(k["kind"], k["org_id"]) for k in kinds} == {
+            ("service_order", provider["id"]),
+            ("callback", None),
+        }
+
         await page.select_option("#complaint-department", str(department["id"]))
         asked = dt.datetime.now(dt.UTC)
         await page.click("#btn-complaint")
@@ -291,12 +326,14 @@ async def test_a_referral_offers_two_or_three_institutions_and_a_complaint_gets_
             await expect(page.locator("#case-message")).to_contain_text(
                 "no published", timeout=WAIT_MS
             )
-            assert await db.fetch("SELECT 1 FROM case_tasks WHERE case_id = $1", case_id) == []
+            refused = "SELECT 1 FROM case_tasks WHERE case_id = $1 AND kind LIKE 'complaint%'"
+            assert await db.fetch(refused, case_id) == []
         else:
             handed = page.locator("#timeline li[data-kind=complaint_handed]")
             await expect(handed).to_contain_text(username, timeout=WAIT_MS)
             tasks = await db.fetch(
-                "SELECT kind, due_at, org_id FROM case_tasks WHERE case_id = $1 ORDER BY kind",
+                "SELECT kind, due_at, org_id FROM case_tasks "
+                "WHERE case_id = $1 AND kind LIKE 'complaint%' ORDER BY kind",
                 case_id,
             )
             assert [(t["kind"], t["org_id"]) for t in tasks] == [
@@ -358,7 +395,10 @@ async def test_an_unrelated_elder_opens_only_with_a_reason_that_is_recorded(
     elder_id = await elder(db, "孙玉珍", fresh_number(), health_conditions="糖尿病")
     page = await new_page()
     await log_in(page, floor, username)
-    await page.goto(f"{base(floor)}/console/elders?q=孙玉珍")
+    await page.goto(f"{base(floor)}/console/elders")
+    await page.fill("#elder-q", "孙玉珍")
+    await page.click("#btn-search")
+    assert "孙" not in page.url  # the name searched for is not in any URL
     await expect(page.locator("#elder-results")).to_contain_text("孙玉珍")
     await expect(page.locator("#elder-results")).not_to_contain_text("糖尿病")  # a summary
     await page.click(f"#open-{elder_id}")
@@ -408,6 +448,30 @@ async def test_the_supervisors_floor_updates_live_when_a_call_arrives(
     await expect(calls).to_have_text(str(before), timeout=WAIT_MS)
     await page.goto(f"{base(floor)}/console/access")
     await expect(page.locator("#access-log")).to_be_visible()
+
+
+async def test_a_supervisor_listens_to_an_operators_call_from_the_floor(
+    floor: Floor, new_page: NewPage
+) -> None:
+    queue = await floor.queue(ring_timeout_s=15)
+    await floor.route("hotline", queue)
+    op_id, _, op_phone = await operator(floor, queue)
+    _, boss, boss_phone = await operator(floor, queue, ready=False, role="supervisor")
+    page = await new_page(locale="en-US")
+    await log_in(page, floor, boss, then="/console/floor")
+    call = asyncio.create_task(sipp.call("12349", fresh_number(), hold_ms=12_000))
+    try:
+        await op_phone.wait_for("answered", limit=10)
+        listen = page.locator(f"#btn-listen-{op_id}")
+        await expect(listen).to_be_visible(timeout=WAIT_MS)
+        await listen.click()
+        await boss_phone.wait_for("answered", limit=10)  # the supervisor's softphone rang
+        await page.click(f"#btn-whisper-{op_id}")  # the same supervision, another mode
+        await asyncio.sleep(1)
+        assert boss_phone.calls == 1  # not rung again
+    finally:
+        assert (await call).ok
+    await boss_phone.wait_for("ended", limit=10)  # the call ended: so did the supervision
 
 
 async def test_an_operator_may_not_see_the_floor_or_the_access_log(

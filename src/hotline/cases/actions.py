@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.api.auth import Principal
 from hotline.cases import deadlines, handling, store
-from hotline.core.errors import Conflict, Invalid
+from hotline.core.errors import Conflict, Invalid, NotFound
 from hotline.db.models import CaseTask
 from hotline.directories import store as organisations
 from hotline.workdays import WorkCalendar
@@ -31,6 +31,15 @@ async def acting(conn: AsyncConnection, case_id: uuid.UUID, who: Principal) -> C
     case = await store.case_for_change(conn, case_id)
     handling.may_act(who.role, who.operator_id, case["owner_operator_id"])
     return case
+
+
+async def readable(conn: AsyncConnection, case_id: uuid.UUID, who: Principal) -> None:
+    """A case's timeline and details: supervisors, admins and the case's owner (R14, R27);
+    NotFound when there is no such case."""
+    owner = await store.owner_of(conn, case_id)
+    if owner is None:
+        raise NotFound("case_id", "no such case")
+    handling.may_act(who.role, who.operator_id, owner[0])
 
 
 async def classify(

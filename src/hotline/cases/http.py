@@ -27,7 +27,6 @@ from hotline.cases.schemas import (
     NoteBody,
     TimelineEntry,
 )
-from hotline.core.errors import NotFound
 from hotline.workdays import WorkCalendar
 
 
@@ -43,8 +42,7 @@ def _reads(engine: AsyncEngine) -> list[Route]:
     async def timeline(request: web.Request) -> web.Response:
         case_id = uuid.UUID(request.match_info["case_id"])
         async with engine.connect() as conn:
-            if not await store.case_exists(conn, case_id):
-                raise NotFound("case_id", "no such case")
+            await actions.readable(conn, case_id, principal(request))
             return reply(await store.case_timeline(conn, case_id))
 
     return [
@@ -66,6 +64,7 @@ def _reads(engine: AsyncEngine) -> list[Route]:
             TAG,
             params={"case_id": UUID},
             reply=list[TimelineEntry],
+            errors=(403, 404),
         ),
     ]
 

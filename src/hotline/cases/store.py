@@ -130,3 +130,9 @@ async def case_number(conn: AsyncConnection, case_id: uuid.UUID) -> str | None:
         .limit(1)
     )
     return await conn.scalar(query)
+
+
+async def owner_of(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[int | None] | None:
+    """(the owner's id or None), or None when there is no such case."""
+    row = (await conn.execute(select(Case.owner_operator_id).where(Case.id == case_id))).first()
+    return None if row is None else (row[0],)

@@ -34,6 +34,7 @@ class ElderPages:
         engine = self.engine
         one = "/console/elders/{elder_id:[0-9]{1,18}}"
         app.router.add_get("/console/elders", guarded(engine, self.search))
+        app.router.add_post("/console/elders/search", guarded(engine, self.search, form=True))
         app.router.add_post("/console/elders", guarded(engine, self.quick_create, form=True))
         app.router.add_get(one, guarded(engine, self.view))
         app.router.add_post(f"{one}/open", guarded(engine, self.open_, form=True))
@@ -44,7 +45,7 @@ class ElderPages:
         return dt.datetime.now(self.tz).date()
 
     async def search(self, request: web.Request) -> web.StreamResponse:
-        q = (request.query.get("q") or "").strip()[:100]
+        q = ((await fields(request)).get("q") or "").strip()[:100]  # POST: names stay out of URLs
         found = []
         if q:
             async with self.engine.connect() as conn:

@@ -157,6 +157,27 @@ CLASS_NAMES: dict[str, tuple[str, str]] = {  # R6, with the consultation sub-cla
     "referral": ("转介服务", "Referral"),
     "complaint": ("投诉", "Complaint"),
 }
+STEP_NAMES: dict[str, tuple[str, str]] = {  # the timeline's steps (others show as named)
+    "call_received": ("来电接入", "Call received"),
+    "greeted": ("已播放问候语", "Greeted"),
+    "queued": ("排队", "Queued"),
+    "offered": ("振铃", "Offered"),
+    "operator_answered": ("坐席接听", "Operator answered"),
+    "caller_hung_up": ("来电人挂断", "Caller hung up"),
+    "operator_hung_up": ("坐席挂断", "Operator hung up"),
+    "party_hung_up": ("对方挂断", "Party hung up"),
+    "caller_held": ("通话保持", "Caller held"),
+    "caller_resumed": ("恢复通话", "Caller resumed"),
+    "classified": ("分类", "Classified"),
+    "note": ("备注", "Note"),
+    "closed": ("结单", "Closed"),
+    "referred": ("转介", "Referred"),
+    "service_ordered": ("派工单", "Service ordered"),
+    "complaint_handed": ("投诉转办", "Complaint handed on"),
+    "callback_promised": ("承诺回电", "Callback promised"),
+    "callback_extended": ("回电延期", "Callback extended"),
+    "transferred": ("转接", "Transferred"),
+}
 STATUS_NAMES: dict[str, tuple[str, str]] = {
     "open": ("新建", "Open"),
     "in_progress": ("处理中", "In progress"),
@@ -164,6 +185,14 @@ STATUS_NAMES: dict[str, tuple[str, str]] = {
     "follow_up": ("待回访", "Follow-up"),
     "closed": ("已结单", "Closed"),
 }
+
+
+def step(kind: str, lang: Lang) -> str:
+    """A timeline step's name; a step without a translation shows as it is named."""
+    pair = STEP_NAMES.get(kind)
+    if pair is None:
+        return kind
+    return pair[0] if lang == "zh" else pair[1]
 
 
 def word(key: str, lang: Lang) -> str:

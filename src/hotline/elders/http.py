@@ -21,13 +21,17 @@ from hotline.api.routes import ID, Query, Route
 from hotline.core.errors import Invalid
 from hotline.core.words import Role
 from hotline.elders import store
-from hotline.elders.schemas import AccessEntry, ElderBody, ElderRecord, ElderSummary, OpenBody
+from hotline.elders.schemas import (
+    AccessEntry,
+    ElderBody,
+    ElderRecord,
+    ElderSummary,
+    OpenBody,
+    SearchBody,
+)
 
 TAG = "elders"
 LONGEST_QUERY = 100
-MOST_HITS = 50
-Q = Query("q", "a name (its start or a part), a phone number or an elder's id", {"type": "string"})
-LIMIT = Query("limit", "at most this many (1-50, default 20)", {"type": "integer"})
 ELDER = Query("elder_id", "only looks at this elder's record", {"type": "integer"})
 OPERATOR = Query("operator_id", "only this operator's looks", {"type": "integer"})
 LOG_LIMIT = Query("limit", "at most this many (1-1000, default 100)", {"type": "integer"})
@@ -54,13 +58,12 @@ def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
         return dt.datetime.now(tz).date()
 
     async def found(request: web.Request) -> web.Response:
-        q = request.query.get("q", "").strip()
-        if not 1 <= len(q) <= LONGEST_QUERY:
+        """A POST: what is looked for (a name, a number) is personal data, kept out of URLs."""
+        body = bodies.parse(SearchBody, await request.read())
+        q = body.q.strip()
+        if not q:
             raise Invalid("q", f"a name, a number or an id: 1 to {LONGEST_QUERY} characters")
-        limit = bodies.limit(request.query.get("limit"), default=20)
-        if limit > MOST_HITS:
-            raise Invalid("limit", f"Input should be a whole number from 1 to {MOST_HITS}")
-        hits = await read(engine, lambda c: store.search(c, q, today=today(), limit=limit))
+        hits = await read(engine, lambda c: store.search(c, q, today=today(), limit=body.limit))
         return reply(hits)
 
     async def look(request: web.Request, reason: str | None) -> web.Response:
@@ -117,13 +120,13 @@ def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
 
     return [
         Route(
-            "GET",
-            "/api/elders",
+            "POST",
+            "/api/elders/search",
             found,
             "Find elders by name, phone number or id: summaries only (no health, no address)",
             TAG,
             roles=ANYONE,
-            query=(Q, LIMIT),
+            body=SearchBody,
             reply=list[ElderSummary],
             errors=(422,),
         ),

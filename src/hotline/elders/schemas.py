@@ -166,3 +166,11 @@ class OpenBody(Body):
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), Storable
     ]
+
+
+class SearchBody(Body):
+    """What to look for: a name (its start, or a part of 3 characters or more), a phone
+    number (the elder's, their terminal's, a contact's) or a record number."""
+
+    q: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 20

@@ -19,7 +19,7 @@ from hotline.api.routes import ID, UUID, PathParam, Route
 from hotline.ari import AriClient, AriError
 from hotline.ari import NotFound as AriNotFound
 from hotline.calls.asking import Ask, OnCall, allowed, asked
-from hotline.cases.store import case_exists
+from hotline.cases.actions import readable
 from hotline.core.errors import Forbidden, NotFound, Unavailable
 from hotline.core.words import Role
 from hotline.db.models import Case
@@ -226,8 +226,7 @@ def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
     async def view(request: web.Request) -> web.Response:
         case_id = uuid.UUID(request.match_info["case_id"])
         async with engine.connect() as conn:
-            if not await case_exists(conn, case_id):
-                raise NotFound("case_id", "no such case")
+            await readable(conn, case_id, principal(request))
             return reply(await store.case_emergency(conn, case_id))
 
     async def recording(request: web.Request) -> web.StreamResponse:
@@ -267,7 +266,7 @@ def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
             TAG,
             params={"case_id": UUID},
             reply=EmergencyReply,
-            errors=(404,),
+            errors=(403, 404),
         ),
         Route(
             "GET",
