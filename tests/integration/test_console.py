@@ -161,6 +161,13 @@ async def test_an_unknown_caller_gets_a_quick_create_form(
         number,
     )
     assert made is not None and (made["full_name"], made["address"]) == ("赵新", "海淀区 3 号")
+    linked = await db.fetchrow(
+        "SELECT c.elder_id, c.identified FROM cases c JOIN calls k ON k.case_id = c.id "
+        "WHERE k.caller_number = $1",
+        number,
+    )
+    elder_id = await db.fetchval("SELECT elder_id FROM elder_phones WHERE number = $1", number)
+    assert (linked["elder_id"], linked["identified"]) == (elder_id, True)
     audit = await db.fetchrow(
         "SELECT actor, action FROM audit_log WHERE entity = 'elder' ORDER BY id DESC LIMIT 1"
     )

@@ -19,9 +19,10 @@ pytestmark = pytest.mark.integration
 
 def _hotline(*args: str, database: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOTLINE_DATABASE_URL": sqlalchemy_url(database)}
-    # Demo softphone accounts need the queues of revision 0002; the chain test loads
-    # its data at the first revision.
+    # Demo softphone accounts need the queues of revision 0002, console logins the columns
+    # of 0007; the chain test loads its data at the first revision.
     env.pop("HOTLINE_DEMO_SIP_PASSWORD", None)
+    env.pop("HOTLINE_DEMO_CONSOLE_PASSWORD", None)
     return subprocess.run(
         [sys.executable, "-m", "hotline", *args],
         env=env,

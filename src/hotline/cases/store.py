@@ -136,3 +136,24 @@ async def owner_of(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[int | Non
     """(the owner's id or None), or None when there is no such case."""
     row = (await conn.execute(select(Case.owner_operator_id).where(Case.id == case_id))).first()
     return None if row is None else (row[0],)
+
+
+async def link_elder(
+    conn: AsyncConnection, call_id: uuid.UUID, elder_id: int, actor: str
+) -> uuid.UUID | None:
+    """An unknown caller's record made during the call: their case (and the call) now name
+    the elder. Returns the case, or None when the call has none (or one naming an elder)."""
+    case_id = await conn.scalar(select(Call.case_id).where(Call.id == call_id))
+    if case_id is None:
+        return None
+    linked = await conn.scalar(
+        update(Case)
+        .where(Case.id == case_id, Case.elder_id.is_(None))
+        .values(elder_id=elder_id, identified=True)
+        .returning(Case.id)
+    )
+    if linked is None:
+        return None
+    await conn.execute(update(Call).where(Call.id == call_id).values(elder_id=elder_id))
+    await step(conn, case_id, actor, "elder_recorded", {"elder_id": elder_id})
+    return case_id

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.auth import PRINCIPAL
+from hotline.cases import store as cases
 from hotline.console.web import SESSION, fields, guarded, lang, render
 from hotline.console.words import word
 from hotline.core.errors import Forbidden, Problem
@@ -175,6 +176,8 @@ class ElderPages:
                 why="offered",
                 call_id=call_id,
             )
+            if call_id is not None:
+                await cases.link_elder(conn, call_id, elder_id, me.username)
         if request.headers.get("HX-Request"):
             return web.Response(
                 text=f'<section id="pop" class="card pop"><p class="ok">#{elder_id} '

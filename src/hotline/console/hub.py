@@ -151,6 +151,9 @@ class Hub:
         facts = self._calls.get(event.call_id)
         if facts is None or event.operator_id is None:
             return
+        before = facts.operator_id
+        if before is not None and before != event.operator_id:  # transferred on: not theirs
+            self._to(before, "_call.html", {"call": None})
         facts = replace(facts, operator_id=event.operator_id)
         self._calls[event.call_id] = facts
         for other in self._offered.pop(event.call_id, ()):

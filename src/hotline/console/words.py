@@ -177,6 +177,7 @@ STEP_NAMES: dict[str, tuple[str, str]] = {  # the timeline's steps (others show 
     "callback_promised": ("承诺回电", "Callback promised"),
     "callback_extended": ("回电延期", "Callback extended"),
     "transferred": ("转接", "Transferred"),
+    "elder_recorded": ("新建老人档案", "Elder's record made"),
 }
 STATUS_NAMES: dict[str, tuple[str, str]] = {
     "open": ("新建", "Open"),
