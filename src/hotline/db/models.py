@@ -492,6 +492,8 @@ class CaseTask(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))  # 0007
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     extensions: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    warned_at: Mapped[dt.datetime | None]  # 0009: due soon, said once
+    escalated_at: Mapped[dt.datetime | None]  # 0009: overdue, escalated once
 
 
 class Alarm(Base):
@@ -590,3 +592,44 @@ class RecordAccess(Base):
     why: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+
+
+# --- deadlines and surveys (migration 0009) -----------------------------------------------
+
+
+class CalendarException(Base):
+    """A local exception to the official working-day calendar: a day off, or a day worked."""
+
+    __tablename__ = "calendar_exceptions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('holiday', 'workday')", name="calendar_exceptions_kind"),
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+SURVEY_OUTCOMES = ("answered", "timeout", "invalid", "hung_up")
+
+
+class SurveyAnswer(Base):
+    """One satisfaction survey (R21): the score given on the keypad, or why there is none."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", SURVEY_OUTCOMES), name="survey_outcome"),
+        CheckConstraint(
+            "(outcome = 'answered') = (score IS NOT NULL) "
+            "AND (score IS NULL OR score BETWEEN 1 AND 5)",
+            name="survey_score",
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    asked_at: Mapped[dt.datetime] = mapped_column(index=True)
+    outcome: Mapped[str] = mapped_column(Text)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
