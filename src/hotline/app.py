@@ -26,6 +26,7 @@ from hotline.calls import http as calls_http
 from hotline.calls.asking import Ask, OnCall
 from hotline.cases import http as cases_http
 from hotline.console.routes import ConsoleParts, install
+from hotline.deadlines import http as deadlines_http
 from hotline.directories import http as directories_http
 from hotline.elders import http as elders_http
 from hotline.emergency import http as emergency_http
@@ -68,6 +69,7 @@ def http_app(
         *calls_http.routes(engine),
         *cases_http.routes(engine, zone, calendar or WorkCalendar("CN")),
         *directories_http.routes(engine, on_change, zone),
+        *deadlines_http.routes(engine, on_change),
         *elders_http.routes(engine, zone),
         *floor_http.routes(engine, snapshot, zone, health),
     ]

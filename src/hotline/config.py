@@ -53,6 +53,7 @@ class Settings:
     # Working days for deadlines (R15, R18): the official calendar of this country
     calendar: Literal["CN", "RU"] = "CN"
     console_session_h: int = 10  # a console login lasts this long
+    deadline_check_s: int = 60  # a deadline added by another process is seen within this
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -146,6 +147,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         alarm_window_s=_number(env, "HOTLINE_ALARM_WINDOW_S", 120, 5, 3600),
         calendar="RU" if _choice(env, "HOTLINE_CALENDAR", ("CN", "RU")) == "RU" else "CN",
         console_session_h=_number(env, "HOTLINE_CONSOLE_SESSION_H", 10, 1, 24),
+        deadline_check_s=_number(env, "HOTLINE_DEADLINE_CHECK_S", 60, 1, 3600),
     )
 
 

@@ -30,7 +30,7 @@ from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
 from hotline.callbacks.scheduler import Scheduler
-from hotline.callbacks.store import pending
+from hotline.callbacks.store import case_queue, pending
 from hotline.calls.session import Policy
 from hotline.calls.switchboard import AppTakenOver, Switchboard
 from hotline.cases.store import open_case_owner
@@ -42,6 +42,9 @@ from hotline.console.web import render_text
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
+from hotline.deadlines.follow_up import number_for
+from hotline.deadlines.store import Claimed, local_days
+from hotline.deadlines.watch import DeadlineWatch
 from hotline.directory.index import DirectoryIndex
 from hotline.emergency.alarms import AlarmDesk
 from hotline.emergency.briefing import Briefing
@@ -159,6 +162,10 @@ async def _serve(
             """An admin changed the set-up: the next offers use it; calls in progress go on."""
             if entity == "operator":
                 await parts.sync_softphones()
+            if entity == "calendar":  # a local day off or on: the next deadlines use it
+                async with engine.connect() as conn:
+                    parts.calendar.set_local(*await local_days(conn))
+                return
             await desk.reload()
 
         console = _console(
@@ -193,10 +200,14 @@ async def _serve(
                 ) from bind_error
             stack.push_async_callback(receiver.stop)
             log.info("SCAIP alarm data received on udp %s", settings.scaip_listen)
-        tasks.start(desk.run(), "desk")
-        tasks.start(console.hub.run(), "console")
-        tasks.start(index.run(), "directory-index")
-        tasks.start(scheduler.run(), "callbacks")
+        for work, name in (
+            (desk.run(), "desk"),
+            (console.hub.run(), "console"),
+            (index.run(), "directory-index"),
+            (scheduler.run(), "callbacks"),
+            (parts.deadlines.run(), "deadlines"),
+        ):
+            tasks.start(work, name)
         consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
         stack.push_async_callback(board.shutdown, hand_over=settings.hand_over_on_shutdown)
         stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
@@ -230,7 +241,7 @@ def _console(
     on_change: OnChange,
 ) -> ConsoleParts:
     """The operators' console: its hub on the event stream and what its pages act through."""
-    calendar = WorkCalendar(settings.calendar)
+    calendar = parts.calendar
     hub = Hub(
         engine,
         lambda name, lang, context: render_text(name, lang, tz, **context),
@@ -268,6 +279,8 @@ class _Parts:
     briefing: Briefing
     alarms: AlarmDesk
     supervisions: Supervisions
+    calendar: WorkCalendar  # the working days of deadlines, with the local exceptions
+    deadlines: DeadlineWatch
 
 
 async def _parts(
@@ -382,7 +395,19 @@ async def _parts(
         calls_of=desk.calls_of,
         publish=bus.publish,
     )
-    return _Parts(desk, index, scheduler, board, sync_softphones, briefing, alarms, supervisions)
+    calendar, deadlines = await _deadlines(settings, engine, bus, scheduler)
+    return _Parts(
+        desk,
+        index,
+        scheduler,
+        board,
+        sync_softphones,
+        briefing,
+        alarms,
+        supervisions,
+        calendar,
+        deadlines,
+    )
 
 
 async def _speech(settings: Settings) -> tuple[Speech | None, dict[str, str]]:
@@ -424,3 +449,38 @@ def serve(settings: Settings) -> None:
         await run(settings, stop)
 
     asyncio.run(main())
+
+
+async def _deadlines(
+    settings: Settings, engine: AsyncEngine, bus: Bus, scheduler: Scheduler
+) -> tuple[WorkCalendar, DeadlineWatch]:
+    """The working-day calendar (with the local exceptions) and the deadline scheduler,
+    which offers follow-up calls to the case's owner through the callback scheduler."""
+    calendar = WorkCalendar(settings.calendar)
+    async with engine.connect() as conn:
+        calendar.set_local(*await local_days(conn))
+
+    async def follow_up(task: Claimed) -> None:
+        """R12, R19: the follow-up call, offered to the case's owner first."""
+        async with engine.connect() as conn:
+            number = await number_for(conn, task)
+            queue = await case_queue(conn, task.case_id) or "general"
+        if number is not None and scheduler.queue_config(queue) is not None:
+            scheduler.ask(
+                case_id=task.case_id,
+                number=number,
+                queue=queue,
+                due_at=dt.datetime.now(dt.UTC),
+                by="system",
+                owner=task.owner_operator_id,
+                reason="follow_up",
+            )
+
+    deadlines = DeadlineWatch(
+        engine,
+        bus.publish,
+        follow_up=follow_up,
+        check=dt.timedelta(seconds=settings.deadline_check_s),
+    )
+    bus.fold(deadlines.fold)
+    return calendar, deadlines

@@ -55,6 +55,7 @@ async def promise_callback(
             task = await actions.callback(conn, case_id, who, calendar=calendar, tz=tz, now=now)
             dial = number or await store.case_number(conn, case_id)
             queue = await case_queue(conn, case_id) or "general"
+            owner = await store.owner_of(conn, case_id)
     except NoDeadline as err:
         raise no_deadline(err) from None
     due = dt.datetime.fromisoformat(task["due_at"])
@@ -62,7 +63,14 @@ async def promise_callback(
     at = max(now, morning.astimezone(dt.UTC))
     dial = try_normalise(dial) if dial else None
     if scheduler is not None and dial is not None and not dial.startswith("+"):
-        scheduler.ask(case_id=case_id, number=dial, queue=queue, due_at=at, by=who.name)
+        scheduler.ask(
+            case_id=case_id,
+            number=dial,
+            queue=queue,
+            due_at=at,
+            by=who.name,
+            owner=None if owner is None else owner[0],  # the promise is the owner's (R14)
+        )
         task["call_at"] = at.isoformat()
     return task
 

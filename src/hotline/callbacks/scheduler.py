@@ -102,8 +102,11 @@ class Scheduler:
         queue: str,
         due_at: dt.datetime,
         by: str,
+        owner: int | None = None,
+        reason: str = "requested",
     ) -> Pending:
-        """From the API: an operator or supervisor asks for a callback."""
+        """From the API: an operator or supervisor asks for a callback; or a follow-up call
+        (reason "follow_up", R12, R19). With `owner`, that operator is offered it first."""
         return self._add(
             uuid.uuid4(),
             case_id=case_id,
@@ -111,9 +114,10 @@ class Scheduler:
             number=number,
             queue=queue,
             due_at=due_at,
-            reason="requested",
+            reason=reason,
             waited_s=None,
             by=by,
+            owner=owner,
         )
 
     def reached(self, number: str, operator_id: int) -> None:
@@ -144,6 +148,7 @@ class Scheduler:
         reason: str,
         waited_s: float | None,
         by: str | None,
+        owner: int | None = None,
     ) -> Pending:
         existing = self._pending.get(callback_id)
         if existing is not None:
@@ -159,6 +164,7 @@ class Scheduler:
             max_attempts=conf.callback_attempts if conf else 3,
             spacing_s=conf.callback_spacing_s if conf else 900,
             reason=reason,
+            owner=owner,
         )
         self._record(
             CallbackDue(
@@ -228,7 +234,8 @@ class Scheduler:
         cb.active, cb.reported = call_id, False
         self._by_call[call_id] = cb
         log.info("callback %s: attempt %d queued in %s", cb.callback_id, cb.attempt, cb.queue)
-        self._place(info, Queued(now, None, cb.queue, CALLBACK, now), self._call_done)
+        call = self._place(info, Queued(now, None, cb.queue, CALLBACK, now), self._call_done)
+        call.case_owner = cb.owner  # set before its task first runs: offered to them first
 
     def report(self, call_id: uuid.UUID, result: AttemptResult) -> None:
         """From the dialer: how the attempt went."""

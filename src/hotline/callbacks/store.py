@@ -28,6 +28,7 @@ class Pending:
     max_attempts: int
     spacing_s: int
     reason: str
+    owner: int | None = None  # the case's owner: offered the call first (R14)
     tries: int = 0  # calls placed, attempts or not (an operator may leave before dialling)
     active: uuid.UUID | None = None  # the call placed for it now
     reported: bool = False
@@ -45,8 +46,10 @@ async def pending(conn: AsyncConnection, default_queue: str = "general") -> list
             Callback.max_attempts,
             Callback.spacing_s,
             Callback.reason,
+            Case.owner_operator_id,
         )
         .outerjoin(Queue, Queue.id == Callback.queue_id)
+        .join(Case, Case.id == Callback.case_id)
         .where(Callback.status == "pending", Callback.number.is_not(None))
         .order_by(Callback.due_at)
     )
@@ -61,6 +64,7 @@ async def pending(conn: AsyncConnection, default_queue: str = "general") -> list
             max_attempts=row.max_attempts,
             spacing_s=row.spacing_s,
             reason=row.reason,
+            owner=row.owner_operator_id,
         )
         for row in await conn.execute(query)
     ]

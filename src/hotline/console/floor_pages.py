@@ -16,11 +16,18 @@ from hotline.console.web import SESSION, guarded, render, render_text
 from hotline.console.words import Lang
 from hotline.core.errors import Problem
 from hotline.db.models import Operator
+from hotline.deadlines import store as deadlines
 from hotline.events.live import FloorSnapshot
 from hotline.floor.view import view
 
 Supervise = Callable[[int, int, str, str], Awaitable[str]]
 """(operator id, supervisor's operator id, mode, who) -> a status; Problem when refused."""
+
+
+async def _overdue(engine: AsyncEngine) -> list[dict[str, object]]:
+    now = dt.datetime.now(dt.UTC)
+    async with engine.connect() as conn:
+        return await deadlines.listed(conn, now=now, state="overdue", operator_id=None, limit=20)
 
 
 async def _names(engine: AsyncEngine) -> dict[int, str]:
@@ -40,6 +47,7 @@ def floor_html(
             snap=snapshot(),
             view=await view(engine, snapshot, tz),
             names=await _names(engine),
+            overdue=await _overdue(engine),
         )
 
     return html
@@ -60,6 +68,7 @@ def add(
             snap=snapshot(),
             view=await view(engine, snapshot, tz, dt.datetime.now(dt.UTC)),
             names=await _names(engine),
+            overdue=await _overdue(engine),
         )
 
     async def start(request: web.Request) -> web.StreamResponse:

@@ -145,6 +145,10 @@ class Hub:
                 self._ended(event.call_id)
             case ev.OperatorStateChanged():
                 self._to(event.operator_id, "_state.html", {"state": event})
+            case ev.DeadlineDueSoon() | ev.DeadlineOverdue() if event.owner_operator_id:
+                overdue = isinstance(event, ev.DeadlineOverdue)
+                context = {"event": event, "overdue": overdue}
+                self._to(event.owner_operator_id, "_deadline.html", context)
         self._floor_dirty.set()
 
     def _answered(self, event: ev.CallAnswered) -> None:

@@ -145,6 +145,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "conflict": ("无法执行", "Cannot do that now"),
     "done": ("已完成", "Done"),
     "none": ("无", "None"),
+    "deadline_due_soon": ("期限将到", "Due soon"),
+    "deadline_overdue": ("已超期", "Overdue"),
+    "overdue_deadlines": ("超期未办", "Overdue deadlines"),
 }
 
 CLASS_NAMES: dict[str, tuple[str, str]] = {  # R6, with the consultation sub-classes

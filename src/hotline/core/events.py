@@ -222,6 +222,26 @@ class SupervisionEnded(_Supervision):
     reason: str
 
 
+class _Deadline(_Event):
+    task_id: uuid.UUID
+    case_id: uuid.UUID
+    kind: str  # callback | complaint_handling | complaint_reply | family_follow_up | ...
+    due_at: dt.datetime
+    owner_operator_id: int | None
+
+
+class DeadlineDueSoon(_Deadline):
+    """A deadline on a case falls due soon: its owner is told (once)."""
+
+    type: Literal["deadline.due_soon"] = "deadline.due_soon"
+
+
+class DeadlineOverdue(_Deadline):
+    """A deadline passed with its task not done: escalated to the supervisors (once)."""
+
+    type: Literal["deadline.overdue"] = "deadline.overdue"
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -242,7 +262,9 @@ DomainEvent = Annotated[
     | EmergencyEnded
     | SupervisionStarted
     | SupervisionModeChanged
-    | SupervisionEnded,
+    | SupervisionEnded
+    | DeadlineDueSoon
+    | DeadlineOverdue,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -90,6 +90,17 @@ class WorkCalendar:
             country, years=sorted(self.known_years), expand=False
         )
 
+    def set_local(
+        self, extra_holidays: frozenset[dt.date], extra_workdays: frozenset[dt.date]
+    ) -> None:
+        """The centre's own days off and days on, as the admins set them now (in place: every
+        part holding this calendar sees them at once)."""
+        both = extra_holidays & extra_workdays
+        if both:
+            raise ValueError(f"days both off and on: {sorted(both)}")
+        self.extra_holidays = extra_holidays
+        self.extra_workdays = extra_workdays
+
     def _require(self, year: int) -> None:
         if year not in self.known_years:
             raise NoSchedule(year, self.country)
