@@ -547,3 +547,50 @@ async def test_login_is_refused_without_the_right_password_and_forms_need_the_to
     status = await page.evaluate("async () => (await fetch('/api/cases')).status")
     assert status == 401
     assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", session["value"])
+
+
+async def test_an_overdue_deadline_reaches_its_owner_and_the_supervisors_floor(
+    service: Any, new_page: NewPage, db: asyncpg.Connection
+) -> None:
+    import aiohttp
+
+    await service.start(HOTLINE_DEADLINE_CHECK_S="1")
+    async with aiohttp.ClientSession() as http:
+        floor = Floor(service, http)
+        try:
+            queue = await floor.queue()
+            op_id, username, _ = await operator(floor, queue, ready=False)
+            _, boss, _ = await operator(floor, queue, ready=False, role="supervisor")
+            page = await new_page(locale="en-US")
+            await log_in(page, floor, username)
+            board = await new_page(locale="en-US")
+            await log_in(board, floor, boss, then="/console/floor")
+            before = int(await board.locator("#floor-overdue").inner_text())
+            case_id = await db.fetchval(
+                "INSERT INTO cases (id, opened_at, status, channel, identified, "
+                "owner_operator_id) VALUES (gen_random_uuid(), now(), 'in_progress', "
+                "'hotline', false, $1) RETURNING id",
+                op_id,
+            )
+            await db.execute(
+                "INSERT INTO case_tasks (id, case_id, kind, due_at, created_at, "
+                "owner_operator_id) VALUES (gen_random_uuid(), $1, 'complaint_reply', "
+                "now() - interval '1 minute', now() - interval '3 days', $2)",
+                case_id,
+                op_id,
+            )
+            alert = page.locator("#alerts li.overdue")
+            await expect(alert).to_contain_text("complaint_reply", timeout=WAIT_MS)
+            await expect(board.locator("#floor-overdue")).to_have_text(
+                str(before + 1), timeout=WAIT_MS
+            )
+            # The owner opens the case from the alert and records the task done (late).
+            await alert.locator("a").click()
+            await page.locator("#case-tasks .task-done").click()
+            await expect(page.locator("#timeline li[data-kind=task_done]")).to_have_count(
+                1, timeout=WAIT_MS
+            )
+            status = await db.fetchval("SELECT status FROM case_tasks WHERE case_id = $1", case_id)
+            assert status == "done"
+        finally:
+            await floor.undo()

@@ -26,7 +26,8 @@ from hotline.cases.schemas import CaseBody, CloseBody, NoteBody, ServiceOrderBod
 from hotline.console.hub import Hub
 from hotline.console.web import SESSION, guarded, lang, render
 from hotline.console.words import word
-from hotline.core.errors import Problem
+from hotline.core.errors import Invalid, NotFound, Problem
+from hotline.deadlines import store as deadlines
 from hotline.directories import store as organisations
 from hotline.workdays import WorkCalendar
 
@@ -56,6 +57,7 @@ class CasePages:
             ("complaint", self.complaint),
             ("extend", self.extend),
             ("refer/{org_id:[0-9]{1,18}}", self.refer),
+            ("tasks/{task_id:[0-9a-f-]{36}}/done", self.task_done),
         ):
             app.router.add_post(f"{one}/{path}", guarded(engine, self.act(action), form=True))
 
@@ -206,6 +208,20 @@ class CasePages:
     ) -> None:
         org_id = int(request.match_info["org_id"])
         await actions.refer(conn, case_id, request[PRINCIPAL], org_id)
+
+    async def task_done(
+        self, request: web.Request, conn: AsyncConnection, case_id: uuid.UUID, form: Form
+    ) -> None:
+        """A deadline's task done (a complaint handled, the caller told, a follow-up made):
+        the owner records it; kept or not is decided by its due time."""
+        who = request[PRINCIPAL]
+        await actions.acting(conn, case_id, who)
+        task_id = uuid.UUID(request.match_info["task_id"])
+        found = await deadlines.task_case(conn, task_id)
+        if found is None or found[0] != case_id:
+            raise NotFound("task_id", "no such task on this case")
+        if await deadlines.done(conn, task_id, who.name, dt.datetime.now(dt.UTC)) is None:
+            raise Invalid("task_id", "the task is not open")
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         case_id = uuid.UUID(request.match_info["case_id"])

@@ -189,7 +189,7 @@ async def listed(
         query = query.where(and_(CaseTask.due_at > now, CaseTask.due_at <= now + rules.WARN_BEFORE))
     if operator_id is not None:
         query = query.where(CaseTask.owner_operator_id == operator_id)
-    return [as_record(row) for row in await conn.execute(query)]
+    return [dict(row._mapping) for row in await conn.execute(query)]
 
 
 # --- the calendar's local exceptions ------------------------------------------------------
