@@ -326,7 +326,7 @@ async def test_a_local_holiday_moves_a_deadline(service: Service, db: asyncpg.Co
             pytest.skip("the official calendar does not cover the next working days")
         first = calendar.add_working_days(now.astimezone(TZ).date(), 1)
         day = first.isoformat()
-        made = await floor.api("PUT", f"/api/calendar/exceptions/{day}", {"kind": "holiday"})
+        made = await floor.api("POST", "/api/calendar/exceptions", {"day": day, "kind": "holiday"})
         assert made == {"day": day, "kind": "holiday", "note": None}
         try:
             tasks = await floor.api("POST", f"/api/cases/{case_id}/complaint", {"org_id": org})

@@ -114,6 +114,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/emergency/routes/{area}"): {"ambulance": "121", "ambulance_alt": "PJSIP/amb"},
     ("POST", "/api/elders/{elder_id}/open"): {"reason": "the family asked"},
     ("POST", "/api/elders/search"): {"q": "wang"},
+    ("POST", "/api/calendar/exceptions"): {"day": "2026-12-31", "kind": "holiday"},
+    ("PUT", "/api/calendar/exceptions/{day}"): {"kind": "workday", "note": "make-up day"},
     ("PATCH", "/api/elders/{elder_id}"): {"medication": "aspirin", "birth_date": "1941-03-08"},
     ("POST", "/api/emergency/parties"): {
         "area": "east",
@@ -130,6 +132,7 @@ QUERY_VALUES = {
     "kind": ("institution", "bogus"),
     "service": ("day%20care", ""),
     "elder_id": ("1", "abc"),
+    "state": ("overdue", "bogus"),
     "operator_id": ("1", "abc"),
 }
 # Query parameters a route needs (sent with every call to it here).
@@ -447,13 +450,16 @@ async def _seed(api: Api) -> None:
         case=case_id,
         call=call_id,
     )
+    task_id = uuid.uuid4()
     await api.sql(
         "INSERT INTO case_tasks (id, case_id, kind, due_at, owner_operator_id, created_at)"
         " VALUES (:id, :case, 'family_follow_up', now() + interval '1 day', :op, now())",
-        id=uuid.uuid4(),
+        id=task_id,
         case=case_id,
         op=int(ids["op1001"]),
     )
+    await api.sql("INSERT INTO calendar_exceptions (day, kind) VALUES ('2026-12-30', 'holiday')")
+    api.values.update(task_id=str(task_id), day="2026-12-30")
     api.values.update(
         org_id=str(made_org["id"]),
         area="east",
@@ -541,6 +547,8 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                     "elder_id": "999999",
                     "recording": RECORDING.format(case="0" * 32),
                     "supervision_id": str(uuid.uuid4()),
+                    "task_id": str(uuid.uuid4()),
+                    "day": "2026-01-02",
                 }
                 state = Api(client, engine, doc, {"admin": ENV_TOKEN}, {}, absent)
                 await _seed(state)
@@ -773,6 +781,16 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
         )
         done = await api.check("POST", path, 201, body={"org_id": org["id"], **extra})
         assert done
+    done = await api.check("POST", "/api/case-tasks/{task_id}/done", 200)
+    assert done["kind"] == "family_follow_up" and done["kept"] is True
+    await api.check(
+        "PUT", "/api/calendar/exceptions/{day}", 200, body={"kind": "workday", "note": "x"}
+    )
+    made_day = await api.check(
+        "POST", "/api/calendar/exceptions", 201, body={"day": "2026-12-31", "kind": "holiday"}
+    )
+    assert made_day == {"day": "2026-12-31", "kind": "holiday", "note": None}
+    await api.check("DELETE", "/api/calendar/exceptions/{day}", 204, params={"day": "2026-12-31"})
     promised = await api.check(
         "POST", "/api/cases/{case_id}/callback", 201, body={"number": "13800000000"}
     )

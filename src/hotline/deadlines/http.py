@@ -49,6 +49,10 @@ class ExceptionBody(bodies.Body):
     note: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
+class NewExceptionBody(ExceptionBody):
+    day: Annotated[dt.date, Field(strict=False)]  # "2026-12-31"
+
+
 class ExceptionReply(BaseModel):
     day: dt.date
     kind: str
@@ -91,6 +95,17 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
     async def calendar(request: web.Request) -> web.Response:
         return reply(await read(engine, store.exceptions))
 
+    async def create(request: web.Request) -> web.Response:
+        actor = principal(request).name
+        body = bodies.parse(NewExceptionBody, await request.read())
+        return outcome_reply(
+            await change(
+                engine,
+                on_change,
+                lambda c: store.create_exception(c, actor, body.day, body.kind, body.note),
+            )
+        )
+
     async def put(request: web.Request) -> web.Response:
         actor, day = principal(request).name, _day(request)
         body = bodies.parse(ExceptionBody, await request.read())
@@ -98,7 +113,7 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             await change(
                 engine,
                 on_change,
-                lambda c: store.put_exception(c, actor, day, body.kind, body.note),
+                lambda c: store.update_exception(c, actor, day, body.kind, body.note),
             )
         )
 
@@ -144,10 +159,22 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             reply=list[ExceptionReply],
         ),
         Route(
+            "POST",
+            "/api/calendar/exceptions",
+            create,
+            "A local day off (holiday) or day worked (workday); audited",
+            TAG,
+            roles=("admin",),
+            body=NewExceptionBody,
+            reply=ExceptionReply,
+            status=201,
+            errors=(409, 422),
+        ),
+        Route(
             "PUT",
             "/api/calendar/exceptions/{day}",
             put,
-            "A local day off (holiday) or day worked (workday); audited",
+            "Change a local exception; audited",
             TAG,
             roles=("admin",),
             params={"day": DAY},

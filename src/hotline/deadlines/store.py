@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.cases import store as cases
+from hotline.core.errors import Conflict, NotFound
 from hotline.db.audit import Outcome, as_record, audit
 from hotline.db.models import CalendarException, Case, CaseTask
 from hotline.deadlines import rules
@@ -194,6 +195,8 @@ async def listed(
 
 # --- the calendar's local exceptions ------------------------------------------------------
 
+_EXCEPTION = (CalendarException.day, CalendarException.kind, CalendarException.note)
+
 
 async def exceptions(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(
@@ -204,32 +207,49 @@ async def exceptions(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [as_record(row) for row in rows]
 
 
-async def put_exception(
+async def create_exception(
+    conn: AsyncConnection, actor: str, day: dt.date, kind: str, note: str | None
+) -> Outcome:
+    query = (
+        pg_insert(CalendarException)
+        .values(day=day, kind=kind, note=note)
+        .on_conflict_do_nothing()
+        .returning(*_EXCEPTION)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise Conflict("day", "this day has a local exception: change it (PUT) instead")
+    record = as_record(row)
+    change = await audit(
+        conn, actor, "create", "calendar", day.isoformat(), before=None, after=record
+    )
+    return Outcome(record, change, created=True)
+
+
+async def update_exception(
     conn: AsyncConnection, actor: str, day: dt.date, kind: str, note: str | None
 ) -> Outcome:
     before = (
         await conn.execute(
-            select(CalendarException.day, CalendarException.kind, CalendarException.note)
-            .where(CalendarException.day == day)
-            .with_for_update()
+            select(*_EXCEPTION).where(CalendarException.day == day).with_for_update()
         )
     ).first()
+    if before is None:
+        raise NotFound("day", "no local exception on this day")
     query = (
-        pg_insert(CalendarException)
-        .values(day=day, kind=kind, note=note)
-        .on_conflict_do_update(
-            index_elements=[CalendarException.day],
-            set_={"kind": kind, "note": note, "updated_at": func.now()},
-        )
-        .returning(CalendarException.day, CalendarException.kind, CalendarException.note)
+        update(CalendarException)
+        .where(CalendarException.day == day)
+        .values(kind=kind, note=note, updated_at=func.now())
+        .returning(*_EXCEPTION)
     )
     record = as_record((await conn.execute(query)).one())
-    old = None if before is None else as_record(before)
+    old = as_record(before)
     if old == record:
         return Outcome(record, None)
-    action = "create" if old is None else "update"
-    change = await audit(conn, actor, action, "calendar", day.isoformat(), before=old, after=record)
-    return Outcome(record, change, created=old is None)
+    change = await audit(
+        conn, actor, "update", "calendar", day.isoformat(), before=old, after=record
+    )
+    return Outcome(record, change)
 
 
 async def delete_exception(conn: AsyncConnection, actor: str, day: dt.date) -> Outcome | None:
