@@ -34,11 +34,8 @@ class PromptTexts:
     callback_thanks: str = "好的，我们会尽快给您回电，请保持电话畅通。再见。"
     emergency_hold: str = "我们正在为您联系急救，请不要挂机。"
     elder_dropped: str = "老人的电话已断开，我们正在回拨，请不要挂机。"
-    survey_question: str = (
-        "请您对本次服务进行评价。非常满意请按5，满意请按4，一般请按3，"
-        "不满意请按2，非常不满意请按1。"
-    )
-    survey_invalid: str = "对不起，您的按键无效。"
+    survey_question: str = "请您为本次服务打分：满意请按5，一般请按3，不满意请按1。"
+    survey_invalid: str = "对不起，按键无效。"
     survey_thanks: str = "感谢您的评价，再见。"
 
     def fixed(self) -> dict[str, str]:
