@@ -9,18 +9,31 @@ import asyncio
 import datetime as dt
 import json
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
+from playwright.async_api import expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hotline.core.records import SurveyAnswered
+from hotline.db import migrate
+from hotline.db.engine import make_engine
+from hotline.db.records import apply
+from tests.browser.conftest import NewPage
 from tests.integration import sipp
 from tests.integration.conftest import Service
 from tests.integration.floorkit import Floor
+from tests.integration.pg import scratch_database, sqlalchemy_url
 from tests.integration.sipp import SippRun
 from tests.integration.test_calls import STRANGER, finished_call, steps
+from tests.integration.test_console import WAIT_MS, log_in
+from tests.integration.test_console import operator as console_operator
+from tests.integration.test_recorder import AT, call_ops
 from tests.integration.test_transfers import call_in_progress
 
 pytestmark = pytest.mark.integration
@@ -63,11 +76,14 @@ class Surveyed:
     def __init__(self, floor: Floor, db: asyncpg.Connection) -> None:
         self.floor, self.db = floor, db
 
-    async def start(self, keys: str, *, limit: float = 60) -> None:
+    async def start(self, keys: str, *, limit: float = 60, queue: str | None = None) -> None:
+        """`queue`: the test's own, with its operator made already (self.operator_id and
+        self.phone); else a new queue and operator."""
         floor, db = self.floor, self.db
-        queue = await floor.queue()
+        if queue is None:
+            queue = await floor.queue()
+            self.operator_id, self.phone = await floor.operator({queue: 0})
         await floor.route("hotline", queue)
-        self.operator_id, self.phone = await floor.operator({queue: 0})
         self.since = now()
         self.caller: asyncio.Task[SippRun] = asyncio.create_task(
             sipp.call(
@@ -224,3 +240,114 @@ async def test_a_dissatisfied_caller_reopens_the_closed_case_to_its_owner(
     assert task is not None and task["status"] == "open"
     assert task["owner_operator_id"] == call.operator_id  # back to its owner
     assert task["due_at"] - task["created_at"] == dt.timedelta(days=1)
+
+
+async def test_the_operator_hands_over_with_the_console_button(
+    floor: Floor, new_page: NewPage, db: asyncpg.Connection
+) -> None:
+    queue = await floor.queue()
+    call = Surveyed(floor, db)
+    call.operator_id, username, call.phone = await console_operator(floor, queue)
+    page = await new_page()
+    await log_in(page, floor, username)
+    await call.start("5", queue=queue)
+    button = page.locator("#btn-survey")
+    await expect(button).to_be_visible(timeout=WAIT_MS)
+
+    await button.click()
+
+    await call.phone.wait_for("ended", limit=5)
+    await expect(button).to_have_count(0, timeout=WAIT_MS)  # the controls leave at once
+    row = await call.answer()
+    assert (row["outcome"], row["score"], row["operator_id"]) == ("answered", 5, call.operator_id)
+    asked = await db.fetchval(
+        "SELECT actor FROM case_events WHERE case_id = $1 AND kind = 'survey_asked'",
+        call.case_id,
+    )
+    assert asked == username  # who pressed the button
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    """A scratch database of its own, migrated."""
+    async with scratch_database() as db:
+        url = sqlalchemy_url(db)
+        await asyncio.to_thread(migrate.upgrade, url)
+        made = make_engine(url)
+        yield made
+        await made.dispose()
+
+
+async def test_an_answer_replayed_after_an_outage_is_written_once(engine: AsyncEngine) -> None:
+    """The recorder may apply a record twice (its spool replayed): one row, one task, and a
+    case closed again since is not reopened a second time. The provider is the one of the
+    case's latest service order."""
+    ops = call_ops("survey-replay")
+    case_id, call_id = ops[3].case_id, ops[3].call_id  # type: ignore[union-attr]
+    async with engine.begin() as conn:
+        for op in ops:
+            await apply(conn, op)
+        orgs = []
+        for age in (2, 1):  # an older order, then the latest
+            org = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO organisations (kind, name)"
+                        " VALUES ('provider', :n) RETURNING id"
+                    ),
+                    {"n": f"provider {age}"},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO case_tasks (id, case_id, kind, due_at, created_at, org_id)"
+                    " VALUES (:id, :case, 'service_order', :at, :at, :org)"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "case": case_id,
+                    "at": AT - dt.timedelta(days=age),
+                    "org": org,
+                },
+            )
+            orgs.append(org)
+        await conn.execute(
+            text("UPDATE cases SET status = 'closed', closed_at = :at WHERE id = :case"),
+            {"at": AT, "case": case_id},
+        )
+    later = AT + dt.timedelta(hours=1)
+    answer = SurveyAnswered(
+        survey_id=uuid.uuid4(),
+        case_id=case_id,
+        call_id=call_id,
+        operator_id=None,
+        asked_at=AT,
+        outcome="answered",
+        score=2,
+        at=later,
+        reopen_due_at=later + dt.timedelta(days=1),
+    )
+
+    async def replay() -> None:
+        async with engine.begin() as conn:
+            await apply(conn, answer)
+
+    await replay()
+    async with engine.begin() as conn:  # the owner closes it again; then a replay
+        await conn.execute(text("UPDATE cases SET status = 'closed' WHERE id = :c"), {"c": case_id})
+    await replay()
+
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT org_id, score FROM survey_answers"))).all()
+        tasks = (
+            await conn.execute(
+                text("SELECT due_at, detail FROM case_tasks WHERE kind = 'dissatisfied'")
+            )
+        ).all()
+        status = (
+            await conn.execute(text("SELECT status FROM cases WHERE id = :c"), {"c": case_id})
+        ).scalar_one()
+    assert [tuple(r) for r in rows] == [(orgs[1], 2)]
+    assert len(tasks) == 1 and tasks[0].due_at == later + dt.timedelta(days=1)
+    assert tasks[0].detail == {"survey_id": str(answer.survey_id), "score": 2}
+    assert status == "closed"
