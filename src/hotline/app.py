@@ -38,6 +38,7 @@ from hotline.operators import http as operators_http
 from hotline.queues import http as queues_http
 from hotline.supervision import http as supervision_http
 from hotline.supervision.service import Supervisions
+from hotline.survey import http as survey_http
 from hotline.transfers import http as transfers_http
 from hotline.workdays import WorkCalendar
 
@@ -76,6 +77,7 @@ def http_app(
     if ask is not None and on_call is not None:
         routes += transfers_http.routes(ask, on_call)
         routes += emergency_http.routes(engine, on_change, ask, on_call, ari)
+        routes += survey_http.routes(ask, on_call)
     if supervisions is not None:
         routes += supervision_http.routes(engine, supervisions)
     if scheduler is not None:

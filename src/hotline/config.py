@@ -35,6 +35,7 @@ class Settings:
     directory_index_limit: int = 200_000  # numbers kept in memory for identification
     directory_refresh_s: float = 300.0
     callback_ring_s: int = 30  # how long a number called back rings
+    survey_wait_s: int = 8  # the satisfaction survey waits this long for a key (R21)
     # Speech: synthesised prompts and summaries are written to `sounds_dir`, which Asterisk
     # reads as its sounds directory's `sounds_media` (sound:<sounds_media>/<file>).
     sounds_dir: str = "/var/lib/asterisk/sounds/hotline"
@@ -134,6 +135,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
         directory_refresh_s=_number(env, "HOTLINE_DIRECTORY_REFRESH_S", 300, 1, 86400),
         callback_ring_s=_number(env, "HOTLINE_CALLBACK_RING_S", 30, 5, 300),
+        survey_wait_s=_number(env, "HOTLINE_SURVEY_WAIT_S", 8, 2, 60),
         sounds_dir=env.get("HOTLINE_SOUNDS_DIR", "/var/lib/asterisk/sounds/hotline"),
         sounds_media=_media_dir(env),
         speech=_choice(env, "HOTLINE_SPEECH", ("on", "off")) == "on",

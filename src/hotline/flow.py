@@ -19,6 +19,7 @@ from hotline.calls.phases import (
     Queued,
     Ringing,
     Routing,
+    Surveying,
     Talking,
 )
 from hotline.calls.ports import Voice
@@ -30,6 +31,9 @@ from hotline.queues.desk import Desk
 from hotline.queues.entry import Entry
 from hotline.queues.waiting import Waiting
 from hotline.supervision.requests import OperatorLeg, operator_leg
+from hotline.survey.keys import DEFAULT_WAIT_S
+from hotline.survey.requests import Survey, SurveyPrompts
+from hotline.survey.stasis import Surveys
 from hotline.transfers.requests import Transfer, TransferStep
 from hotline.transfers.service import Transfers
 
@@ -44,10 +48,13 @@ def phase_handlers(
     identified: Identified | None = None,
     voice: Voice | None = None,
     case_owner: CaseOwner | None = None,
+    survey_prompts: SurveyPrompts | None = None,
+    survey_wait_s: float = DEFAULT_WAIT_S,
 ) -> dict[type, Phase]:
     intake, transfers = Intake(identify, identified, case_owner), Transfers(desk, voice)
     waiting = Waiting(desk, escalation=emergencies, voice=voice)
     controls = Controls(desk)
+    surveys = Surveys(desk, survey_prompts, wait_s=survey_wait_s)
     talk = Talk(
         desk,
         {
@@ -57,6 +64,7 @@ def phase_handlers(
             TransferStep: transfers.on_step,
             Confirm: emergencies.on_confirm,
             OperatorLeg: operator_leg,  # supervision/: the leg a supervisor snoops on
+            Survey: surveys.on_survey,  # survey/: the operator leaves, the caller answers
         },
     )
     return {
@@ -67,6 +75,7 @@ def phase_handlers(
         Ringing: waiting,
         Talking: talk,  # calls/talk.py: bridged; requests such as transfers
         Consulting: transfers,  # transfers/service.py: attended transfer
+        Surveying: surveys,  # survey/stasis.py: the satisfaction survey on the keypad (R21)
         Dialing: Dialer(desk, scheduler.report, ring_s=callback_ring_s),  # callbacks/dialer.py
         Conference: emergencies,  # emergency/conference.py: 120, the family, one bridge
     }

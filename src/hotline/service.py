@@ -63,6 +63,7 @@ from hotline.speech.prompts import PromptTexts, Voice, build_prompts
 from hotline.speech.tts import Speech, SpeechError
 from hotline.supervision.button import press
 from hotline.supervision.service import Supervisions
+from hotline.survey.requests import SurveyPrompts
 from hotline.tasks import Tasks
 from hotline.workdays import WorkCalendar
 
@@ -351,6 +352,8 @@ async def _parts(
         identified=alarms.tie,
         voice=Voice(speech, PromptTexts()),
         case_owner=case_owner,
+        survey_prompts=SurveyPrompts.of({**settings.prompts, **prompts}),
+        survey_wait_s=settings.survey_wait_s,
     )
 
     accounts = AccountSync(ari, static=settings.static_endpoints)

@@ -83,9 +83,12 @@ async def call(
     from_ip: str = CARRIER_IP,
     limit: float = 60.0,
     scenario: str = "caller.xml",
+    keys: dict[str, str] | None = None,
 ) -> SippRun:
-    """One call to ``service`` presenting ``caller``; hangs up after ``hold_ms``."""
+    """One call to ``service`` presenting ``caller``; hangs up after ``hold_ms``. `keys`:
+    the scenario's other -key values (caller_survey.xml: what the caller presses)."""
     port = free_port(from_ip)
+    extra = [arg for name, value in (keys or {}).items() for arg in ("-key", name, value)]
     return await _run(
         [
             "-sf",
@@ -95,6 +98,7 @@ async def call(
             "-key",
             "caller",
             caller,
+            *extra,
             "-i",
             from_ip,
             "-p",

@@ -742,6 +742,7 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
     for path in ("/api/calls/{call_id}/transfer", "/api/calls/{call_id}/transfer/complete"):
         await api.check("POST", path, 404, body=_body_for("POST", path, api))
     await api.check("POST", "/api/calls/{call_id}/transfer/cancel", 404)
+    await api.check("POST", "/api/calls/{call_id}/survey", 404)  # nor the survey
     # ... and so do an emergency's steps.
     for path in (
         "/api/calls/{call_id}/emergency",

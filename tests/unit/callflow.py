@@ -179,6 +179,7 @@ class Flow:
         channels: Sequence[dict[str, Any]] = (),
         bridges: Sequence[dict[str, Any]] = (),
         app_channels: Sequence[str] = (),
+        survey_wait_s: float = 8.0,
     ) -> None:
         """`availability`: operators' standing states (default: all ready); `online`: the
         softphones Asterisk lists online at reconcile (default: every operator's);
@@ -201,6 +202,7 @@ class Flow:
         self.channels = list(channels)
         self.bridges = list(bridges)
         self.app_channels = list(app_channels)
+        self.survey_wait_s = survey_wait_s
         self.records: list[Op] = []
         self.events: list[Any] = []  # core.events domain events, as published
         self.identified: list[str | None] = []  # numbers the directory was asked about
@@ -240,6 +242,7 @@ class Flow:
             identify=self._identify,
             callback_ring_s=self.callback_ring_s,
             emergencies=emergencies,
+            survey_wait_s=self.survey_wait_s,
         )
         self.board = board = Switchboard(
             ari=ari,

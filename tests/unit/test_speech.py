@@ -218,7 +218,14 @@ async def test_prompts_are_synthesised_unless_overridden() -> None:
     assert prompts["after_hours"] == "recording:closed"
     assert set(prompts) == set(texts.fixed())
     assert sorted(speech.texts) == sorted(
-        [texts.callback_thanks, texts.emergency_hold, texts.elder_dropped]
+        [
+            texts.callback_thanks,
+            texts.emergency_hold,
+            texts.elder_dropped,
+            texts.survey_question,
+            texts.survey_invalid,
+            texts.survey_thanks,
+        ]
     )
     assert prompts["elder_dropped"] == f"sound:hotline/{speech.stem(texts.elder_dropped)}"
 

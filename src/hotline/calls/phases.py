@@ -8,6 +8,7 @@ Ended has no methods: nothing follows it.
                                          ^                     |
                                          +---- (transfer) -----+
     a callback we place:        Queued <-> Ringing -> Dialing -> Talking
+    after the service:          Talking --(the operator hands over)--> Surveying -> Ended
     an emergency:   Talking --(confirmed)--> Conference;  Queued --(nobody in time)--> Conference
                     Conference --(only the elder left in it)--> Queued
     any live phase -> Ended (hung up, handed to the duty phones, lost, ended by the service)
@@ -170,6 +171,10 @@ class Talking(_Live):
     def with_party(self, bridge_id: str, leg: str, party: Party, at: dt.datetime) -> Talking:
         return Talking(self.started_at, self.answered_at, self.queue, bridge_id, leg, party, at)
 
+    def surveying(self, at: dt.datetime) -> Surveying:
+        """The operator hands the caller to the satisfaction survey (R21) and is free."""
+        return Surveying(self.started_at, self.answered_at, self.queue, self.party.operator_id, at)
+
     def conference(self, at: dt.datetime) -> Conference:
         """The operator confirmed an emergency: the bridge becomes its conference."""
         return Conference(
@@ -250,6 +255,26 @@ class Consulting(_Live):
 
 
 @dataclass(frozen=True)
+class Surveying(_Live):
+    """The caller alone, answering the satisfaction survey on the keypad (R21); the
+    operator who handed over (`operator_id`, if one) is free. `outcome` is set once the
+    survey has its result (the caller is being thanked): leaving then records nothing."""
+
+    answered_at: dt.datetime
+    queue: str
+    operator_id: int | None
+    since: dt.datetime  # when the survey was asked for
+    outcome: str | None = None
+
+    def given(self, outcome: str) -> Surveying:
+        return replace(self, outcome=outcome)
+
+    def done(self, at: dt.datetime) -> Ended:
+        """Thanked and hung up by the service."""
+        return Ended(at, "service")
+
+
+@dataclass(frozen=True)
 class Dialing(_Live):
     """A callback: the operator answered on `operator_leg`; we dial `number` for them."""
 
@@ -296,12 +321,22 @@ CallState = (
     | Ringing
     | Talking
     | Consulting
+    | Surveying
     | Dialing
     | Conference
     | Ended
 )
 LiveState = (
-    Arriving | Greeting | Routing | Queued | Ringing | Talking | Consulting | Dialing | Conference
+    Arriving
+    | Greeting
+    | Routing
+    | Queued
+    | Ringing
+    | Talking
+    | Consulting
+    | Surveying
+    | Dialing
+    | Conference
 )
 
 

@@ -143,6 +143,8 @@ class Hub:
                 self._answered(event)
             case ev.CallEnded():
                 self._ended(event.call_id)
+            case ev.SurveyStarted():  # the operator has left the caller to the survey
+                self._left(event.call_id)
             case ev.OperatorStateChanged():
                 self._to(event.operator_id, "_state.html", {"state": event})
             case ev.DeadlineDueSoon() | ev.DeadlineOverdue() if event.owner_operator_id:
@@ -164,6 +166,12 @@ class Hub:
             if other != event.operator_id:
                 self._to(other, "_pop_gone.html", {"facts": facts, "taken": True})
         self._to(event.operator_id, "_call.html", {"call": facts})
+
+    def _left(self, call_id: uuid.UUID) -> None:
+        facts = self._calls.get(call_id)
+        if facts is not None and facts.operator_id is not None:
+            self._to(facts.operator_id, "_call.html", {"call": None})
+            self._calls[call_id] = replace(facts, operator_id=None)
 
     def _ended(self, call_id: uuid.UUID) -> None:
         facts = self._calls.pop(call_id, None)

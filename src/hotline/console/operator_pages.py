@@ -27,6 +27,7 @@ from hotline.emergency.requests import Confirm
 from hotline.events.live import FloorSnapshot
 from hotline.operators import store as operators
 from hotline.operators.schemas import StateChangeBody
+from hotline.survey.requests import Survey
 from hotline.transfers.requests import Transfer
 
 PAUSE_REASONS = ("break", "training", "meeting", "admin", "wrap_up")
@@ -76,6 +77,7 @@ class OperatorPages:
             ("hold", _hold),
             ("resume", _resume),
             ("hangup", _hang_up),
+            ("survey", _survey),
             ("emergency", _emergency),
             ("transfer", _transfer),
         ):
@@ -173,6 +175,10 @@ def _resume(by: str, form: dict[str, str]) -> Request:
 
 def _hang_up(by: str, form: dict[str, str]) -> Request:
     return HangUp(by=by)
+
+
+def _survey(by: str, form: dict[str, str]) -> Request:
+    return Survey(by=by)
 
 
 def _emergency(by: str, form: dict[str, str]) -> Request:

@@ -75,6 +75,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "hold": ("保持", "Hold"),
     "resume": ("恢复", "Resume"),
     "hang_up": ("挂断", "Hang up"),
+    "survey": ("转满意度评价", "Satisfaction survey"),
     "transfer": ("转接", "Transfer"),
     "transfer_to": (
         "转接到（队列名、坐席编号或电话号码）",
@@ -139,6 +140,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "phase_ringing": ("振铃", "Ringing"),
     "phase_talking": ("通话", "Talking"),
     "phase_emergency": ("紧急会议", "Emergency"),
+    "phase_surveying": ("满意度评价", "Survey"),
     "forbidden": ("无权查看", "Not allowed"),
     "not_found": ("未找到", "Not found"),
     "invalid": ("输入有误", "Invalid input"),
@@ -181,6 +183,9 @@ STEP_NAMES: dict[str, tuple[str, str]] = {  # the timeline's steps (others show 
     "callback_extended": ("回电延期", "Callback extended"),
     "transferred": ("转接", "Transferred"),
     "elder_recorded": ("新建老人档案", "Elder's record made"),
+    "survey_asked": ("转满意度评价", "Handed to the survey"),
+    "survey_answered": ("满意度评价结果", "Survey answered"),
+    "reopened": ("工单重新打开", "Reopened"),
 }
 STATUS_NAMES: dict[str, tuple[str, str]] = {
     "open": ("新建", "Open"),

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from hotline.core.words import OperatorState
+from hotline.core.words import OperatorState, SurveyOutcome, SurveyVerdict
 
 
 def _now() -> dt.datetime:
@@ -242,6 +242,29 @@ class DeadlineOverdue(_Deadline):
     type: Literal["deadline.overdue"] = "deadline.overdue"
 
 
+class SurveyStarted(_Event):
+    """The operator handed the caller to the satisfaction survey (R21) and is free."""
+
+    type: Literal["survey.started"] = "survey.started"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    operator_id: int | None
+
+
+class SurveyAnswered(_Event):
+    """The survey's result: a score 1-5 (`verdict` as the reports count it), or why none.
+    `reopened`: a dissatisfied caller, the case goes back to its owner (R20)."""
+
+    type: Literal["survey.answered"] = "survey.answered"
+    call_id: uuid.UUID
+    case_id: uuid.UUID
+    operator_id: int | None
+    outcome: SurveyOutcome
+    score: int | None
+    verdict: SurveyVerdict | None
+    reopened: bool = False
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -264,7 +287,9 @@ DomainEvent = Annotated[
     | SupervisionModeChanged
     | SupervisionEnded
     | DeadlineDueSoon
-    | DeadlineOverdue,
+    | DeadlineOverdue
+    | SurveyStarted
+    | SurveyAnswered,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -247,6 +247,23 @@ class AlarmTied(_Op):
     case_id: uuid.UUID
 
 
+class SurveyAnswered(_Op):
+    """A satisfaction survey's result (R21), kept with the provider of the case's latest
+    service order; with `reopen_due_at`, a dissatisfied caller: the case goes back to its
+    owner with a task due then (R20)."""
+
+    op: Literal["survey_answered"] = "survey_answered"
+    survey_id: uuid.UUID
+    case_id: uuid.UUID
+    call_id: uuid.UUID | None
+    operator_id: int | None  # who handed the caller to the survey
+    asked_at: dt.datetime
+    outcome: str  # answered | timeout | invalid | hung_up
+    score: int | None
+    at: dt.datetime
+    reopen_due_at: dt.datetime | None = None
+
+
 Op = Annotated[
     CallStarted
     | CallAnswered
@@ -267,7 +284,8 @@ Op = Annotated[
     | RecordingKept
     | TaskDue
     | AlarmReceived
-    | AlarmTied,
+    | AlarmTied
+    | SurveyAnswered,
     Field(discriminator="op"),
 ]
 OP_ADAPTER: TypeAdapter[Op] = TypeAdapter(Op)

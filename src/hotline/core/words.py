@@ -23,6 +23,11 @@ OperatorState = Literal["logged_out", "ready", "offered", "on_call", "wrap_up", 
 """What the floor shows: availability plus what the calls make of it."""
 OPERATOR_STATES: tuple[OperatorState, ...] = get_args(OperatorState)
 
+SurveyOutcome = Literal["answered", "timeout", "invalid", "hung_up"]
+"""How a satisfaction survey ended (R21): a score, or why none (table survey_answers)."""
+SurveyVerdict = Literal["satisfied", "neutral", "dissatisfied"]
+"""How the reports count a score: 4-5 satisfied, 3 neutral, 1-2 dissatisfied."""
+
 FALLBACK = "fallback"
 """The dialplan's duty ring group: a queue's overflow target and the safe place for a call."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -26,7 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hotline.core.words import AVAILABILITIES, CASE_CHANNELS, OPERATOR_STATES, ROLES, STRATEGIES
+from hotline.core.words import (
+    AVAILABILITIES,
+    CASE_CHANNELS,
+    OPERATOR_STATES,
+    ROLES,
+    STRATEGIES,
+    SurveyOutcome,
+)
 
 ENTRIES = CASE_CHANNELS
 CALLER_KINDS = ("elder", "contact", "terminal", "unknown", "anonymous", "unverified")
@@ -610,7 +617,7 @@ class CalendarException(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
-SURVEY_OUTCOMES = ("answered", "timeout", "invalid", "hung_up")
+SURVEY_OUTCOMES: tuple[str, ...] = get_args(SurveyOutcome)
 
 
 class SurveyAnswer(Base):

@@ -3,6 +3,7 @@ kind, bound to each operation's values, idempotent."""
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 from typing import Any
 
@@ -32,6 +33,7 @@ from hotline.core.records import (
     Op,
     OperatorStateRecord,
     RecordingKept,
+    SurveyAnswered,
     TaskDue,
 )
 from hotline.db.models import Base
@@ -328,6 +330,52 @@ _ALARM_TIED = (
     .where(_alarms.c.id == _P("alarm_id"), _alarms.c.case_id.is_(None))
     .values(case_id=_P("case_id"))
 )
+_tasks = _TABLES["case_tasks"]
+_surveys = _TABLES["survey_answers"]
+# The provider is the organisation of the case's latest service order, if it had one.
+_PROVIDER = (
+    select(_tasks.c.org_id)
+    .where(_tasks.c.case_id == _P("case_id"), _tasks.c.kind == "service_order")
+    .order_by(_tasks.c.created_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_SURVEY_ANSWERED = (
+    insert(_surveys)
+    .values(
+        id=_P("survey_id"),
+        case_id=_P("case_id"),
+        call_id=_P("call_id"),
+        org_id=_PROVIDER,
+        operator_id=_P("operator_id"),
+        asked_at=_P("asked_at"),
+        outcome=_P("outcome"),
+        score=_P("score"),
+    )
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(_surveys.c.id)
+)
+# A dissatisfied caller: the case goes back to its owner, in progress again (R20).
+_CASE_REOPENED = (
+    update(_cases_t)
+    .where(_cases.id == _P("case_id"))
+    .values(status="in_progress", closed_at=None, close_reason=None)
+)
+_DISSATISFIED_TASK = (
+    insert(_tasks)
+    .values(
+        id=_P("task_id"),
+        case_id=_P("case_id"),
+        kind="dissatisfied",
+        due_at=_P("reopen_due_at"),
+        owner_operator_id=select(_cases.owner_operator_id)
+        .where(_cases.id == _P("case_id"))
+        .scalar_subquery(),
+        created_at=_P("at"),
+        detail=_P("task_detail", type_=_tasks.c.detail.type),
+    )
+    .on_conflict_do_nothing(index_elements=["id"])
+)
 
 
 def _bind_names(stmt: UpdateBase) -> frozenset[str]:
@@ -381,6 +429,12 @@ async def apply(conn: AsyncConnection, op: Op) -> None:
         case OperatorStateRecord():
             if (await run(_OPERATOR_STATE)).first() is not None:
                 await run(_OPERATOR_NOW)
+        case SurveyAnswered():
+            if (await run(_SURVEY_ANSWERED)).first() is not None and op.reopen_due_at:
+                values["task_id"] = uuid.uuid5(op.survey_id, "dissatisfied")
+                values["task_detail"] = {"survey_id": str(op.survey_id), "score": op.score}
+                await run(_CASE_REOPENED)
+                await run(_DISSATISFIED_TASK)
         case _:
             for statement in _STATEMENTS[type(op)]:
                 await run(statement)

@@ -1,7 +1,7 @@
 """The live floor, folded from the domain events: calls in progress (arriving, waiting,
-ringing, talking, in an emergency conference), operators as the floor shows them, pending
-callbacks. Its snapshot is what a subscriber gets first and what the floor view and the
-metrics show as "now"."""
+ringing, talking, in an emergency conference, answering the survey), operators as the floor
+shows them, pending callbacks. Its snapshot is what a subscriber gets first and what the
+floor view and the metrics show as "now"."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Literal
 from hotline.core import events as ev
 from hotline.core.words import OperatorState
 
-CallPhase = Literal["arriving", "waiting", "ringing", "talking", "emergency"]
+CallPhase = Literal["arriving", "waiting", "ringing", "talking", "emergency", "surveying"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ class LiveFloor:
                 self._update(event.call_id, phase="talking", since=event.at, operator_ids=ids)
             case ev.EmergencyStarted():  # the conference: 120, the family (emergency/)
                 self._update(event.call_id, phase="emergency", since=event.at)
+            case ev.SurveyStarted():  # the caller alone, on the keypad (survey/)
+                self._update(event.call_id, phase="surveying", since=event.at, operator_ids=())
             case ev.AnswerClockBreached():
                 self._update(event.call_id, breached=True)
             case ev.CallEnded():

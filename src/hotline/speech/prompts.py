@@ -34,6 +34,9 @@ class PromptTexts:
     callback_thanks: str = "好的，我们会尽快给您回电，请保持电话畅通。再见。"
     emergency_hold: str = "我们正在为您联系急救，请不要挂机。"
     elder_dropped: str = "老人的电话已断开，我们正在回拨，请不要挂机。"
+    survey_question: str = "请您为本次服务打分：满意请按5，一般请按3，不满意请按1。"
+    survey_invalid: str = "对不起，按键无效。"
+    survey_thanks: str = "感谢您的评价，再见。"
 
     def fixed(self) -> dict[str, str]:
         """The prompts that are the same for every call, by name."""
@@ -43,6 +46,9 @@ class PromptTexts:
             "callback_thanks": self.callback_thanks,
             "emergency_hold": self.emergency_hold,
             "elder_dropped": self.elder_dropped,
+            "survey_question": self.survey_question,
+            "survey_invalid": self.survey_invalid,
+            "survey_thanks": self.survey_thanks,
         }
 
     def queue_position(self, n: int) -> str:
