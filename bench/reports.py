@@ -18,8 +18,8 @@
             analysis, the operators' figures for a month and for the year, as JSON; the
             quarter and the operators' year also as XLSX. One warm-up run each, then --runs
             timed runs: p50/p99 (nearest rank), baseline and full side by side.
-  --explain EXPLAIN (ANALYZE, BUFFERS) of every query of the quarterly analysis and the
-            operators' year on the full data.
+  --explain EXPLAIN (ANALYZE, BUFFERS) of every query of the daily report, the quarterly
+            analysis and the operators' year on the full data.
 
     set -a; . /var/lib/hotline/secrets.env; set +a
     .venv/bin/python -m bench.reports                 # about 4 minutes; --help lists the settings
@@ -249,7 +249,7 @@ async def explain(database: str) -> None:
     try:
         app = http_app(engine, TOKEN, lambda: {"status": "ok"})
         async with TestClient(TestServer(app)) as client:
-            for path in (REPORTS[2][1], REPORTS[4][1]):
+            for path in (REPORTS[0][1], REPORTS[2][1], REPORTS[4][1]):
                 async with client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
                     assert r.status == 200
     finally:
@@ -259,7 +259,10 @@ async def explain(database: str) -> None:
         for statement, params in statements:
             if "api_tokens" in statement or not statement.lstrip().upper().startswith("SELECT"):
                 continue
-            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *params)
+            async with conn.transaction():  # as the reports run them (queries._tuned)
+                await conn.execute("SET LOCAL jit = off")
+                await conn.execute("SET LOCAL work_mem = '64MB'")
+                rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *params)
             print("\n" + statement.split("\nFROM")[0][:120].replace("\n", " ") + " ...")
             for row in rows:
                 print("   ", row[0])

@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,6 +48,15 @@ from hotline.reports.periods import Period
 
 # GROUPING(entry, queue, day): a bit set for each column left out of the row's grouping set.
 _BY_LINE, _BY_QUEUE, _BY_DAY, _TOTAL = 0b011, 0b101, 0b110, 0b111
+
+
+async def _tuned(conn: AsyncConnection) -> None:
+    """For this transaction only: no JIT compilation (measured on a year of a million calls,
+    compiling the cases query took 730 of its 860 ms; these aggregates run for well under a
+    second without it), and room to sort and hash a quarter's rows in memory (at the default
+    4 MB the calls by line and day spilled to disk)."""
+    await conn.execute(text("SET LOCAL jit = off"))
+    await conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 def _zone(tz: ZoneInfo) -> ColumnElement[str]:
@@ -249,6 +259,7 @@ async def report(
     conn: AsyncConnection, period: Period, tz: ZoneInfo, now: dt.datetime
 ) -> fig.Report:
     """The daily report or the analysis of a week, month or quarter."""
+    await _tuned(conn)
     lines, queues, days, total = await calls(conn, period, tz)
     groups, kinds = await by_class_and_area(conn, period, now)
     return fig.Report(
@@ -262,6 +273,7 @@ async def report(
 async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> fig.OperatorsReport:
     """Per operator (R25): answer and talk times, cases owned and closed and how complete
     their records are, deadlines kept, satisfaction. Five queries, one per table."""
+    await _tuned(conn)
     counts: dict[int, OperatorCounts] = {}
 
     def add(operator_id: int, more: OperatorCounts) -> None:
