@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -24,7 +25,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
@@ -46,9 +46,6 @@ from hotline.reports.figures import (
 )
 from hotline.reports.periods import Period
 
-# GROUPING(entry, queue, day): a bit set for each column left out of the row's grouping set.
-_BY_LINE, _BY_QUEUE, _BY_DAY, _TOTAL = 0b011, 0b101, 0b110, 0b111
-
 
 async def _tuned(conn: AsyncConnection) -> None:
     """For this transaction only: no JIT compilation (measured on a year of a million calls,
@@ -57,6 +54,9 @@ async def _tuned(conn: AsyncConnection) -> None:
     4 MB the calls by line and day spilled to disk)."""
     await conn.execute(text("SET LOCAL jit = off"))
     await conn.execute(text("SET LOCAL work_mem = '64MB'"))
+    # The period's bounds are parameters; a cached generic plan, made without their values,
+    # would read a day as if it were a year (or the other way round).
+    await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _zone(tz: ZoneInfo) -> ColumnElement[str]:
@@ -74,8 +74,14 @@ def _in(
     return and_(column >= period.starts_at, column < period.ends_at)
 
 
-def _answer_s() -> ColumnElement[float]:
-    return cast(func.extract("epoch", Call.connected_at - Call.queued_at), Float)
+def _waited() -> ColumnElement[Any]:
+    """The answer time as an interval: compared and summed as one, turned into seconds once
+    per group (cheaper than seconds for every row)."""
+    return Call.connected_at - Call.queued_at
+
+
+def _seconds(interval: ColumnElement[dt.timedelta]) -> ColumnElement[float]:
+    return cast(func.coalesce(func.extract("epoch", interval), 0), Float)
 
 
 async def calls(
@@ -86,13 +92,14 @@ async def calls(
     dict[dt.date, CallCounts],
     CallCounts,
 ]:
-    """Calls queued in the period, by line, by queue, by local day, and in all."""
-    answer_s = _answer_s()
+    """Calls queued in the period, by line, by queue, by local day, and in all: counted once
+    by (line, queue, day), a few hundred rows a quarter, and added up here (the counts are
+    additive; one pass over the calls instead of one per grouping)."""
+    waited = _waited()
     day = cast(func.timezone(_zone(tz), Call.queued_at), Date)
     counted = func.count()
     query = (
         select(
-            func.grouping(Call.entry, Queue.name, day).label("g"),
             Call.entry,
             Queue.name,
             day.label("day"),
@@ -101,14 +108,17 @@ async def calls(
             counted.filter(Call.connected_at.is_(None), Call.ended_by == "caller").label(
                 "abandoned"
             ),
-            func.coalesce(func.sum(answer_s), 0.0).label("answer_s"),
-            func.coalesce(func.max(answer_s), 0.0).label("max_answer_s"),
-            *(counted.filter(answer_s <= upto).label(f"upto_{upto}") for upto in BUCKET_UPTO_S),
+            _seconds(func.sum(waited)).label("answer_s"),
+            _seconds(func.max(waited)).label("max_answer_s"),
+            *(
+                counted.filter(waited <= dt.timedelta(seconds=upto)).label(f"upto_{upto}")
+                for upto in BUCKET_UPTO_S
+            ),
         )
         .select_from(Call)
         .outerjoin(Queue, Queue.id == Call.queue_id)
         .where(_in(Call.queued_at, period))
-        .group_by(func.grouping_sets(tuple_(Call.entry), tuple_(Queue.name), tuple_(day), tuple_()))
+        .group_by(Call.entry, Queue.name, day)
     )
     lines: dict[str | None, CallCounts] = {}
     queues: dict[str | None, CallCounts] = {}
@@ -123,14 +133,10 @@ async def calls(
             max_answer_s=float(row.max_answer_s),
             answered_upto=tuple(getattr(row, f"upto_{upto}") for upto in BUCKET_UPTO_S),
         )
-        if row.g == _BY_LINE:
-            lines[row.entry] = counts
-        elif row.g == _BY_QUEUE:
-            queues[row.name] = counts
-        elif row.g == _BY_DAY:
-            days[row.day] = counts
-        elif row.g == _TOTAL:
-            total = counts
+        lines[row.entry] = lines.get(row.entry, CallCounts()) + counts
+        queues[row.name] = queues.get(row.name, CallCounts()) + counts
+        days[row.day] = days.get(row.day, CallCounts()) + counts
+        total = total + counts
     return lines, queues, days, total
 
 
@@ -279,17 +285,16 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
     def add(operator_id: int, more: OperatorCounts) -> None:
         counts[operator_id] = counts.get(operator_id, OperatorCounts()) + more
 
-    answer_s = _answer_s()
-    talk_s = cast(func.extract("epoch", Call.ended_at - Call.connected_at), Float)
+    waited = _waited()
     counted = func.count()
-    for row in await conn.execute(
+    for call in await conn.execute(
         select(
             Call.operator_id,
             counted.label("answered"),
-            counted.filter(answer_s <= WITHIN_S).label("within"),
-            func.sum(answer_s).label("answer_s"),
+            counted.filter(waited <= dt.timedelta(seconds=WITHIN_S)).label("within"),
+            _seconds(func.sum(waited)).label("answer_s"),
             counted.filter(Call.ended_at.is_not(None)).label("talked"),
-            func.coalesce(func.sum(talk_s), 0.0).label("talk_s"),
+            _seconds(func.sum(Call.ended_at - Call.connected_at)).label("talk_s"),
         )
         .where(
             _in(Call.queued_at, period),
@@ -299,13 +304,13 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
         .group_by(Call.operator_id)
     ):
         add(
-            row.operator_id,
+            call.operator_id,
             OperatorCounts(
-                answered=row.answered,
-                within_10s=row.within,
-                answer_s=float(row.answer_s),
-                talked=row.talked,
-                talk_s=float(row.talk_s),
+                answered=call.answered,
+                within_10s=call.within,
+                answer_s=call.answer_s,
+                talked=call.talked,
+                talk_s=call.talk_s,
             ),
         )
     opened, closed = _in(Case.opened_at, period), _in(Case.closed_at, period)
@@ -315,7 +320,7 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
         Case.close_reason.is_not(None),
         Case.close_reason != "",
     )
-    for row in await conn.execute(
+    for owned in await conn.execute(
         select(
             Case.owner_operator_id,
             counted.filter(opened).label("owned"),
@@ -326,12 +331,12 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
         .group_by(Case.owner_operator_id)
     ):
         add(
-            row.owner_operator_id,
+            owned.owner_operator_id,
             OperatorCounts(
-                cases_owned=row.owned, cases_closed=row.closed, closed_complete=row.complete
+                cases_owned=owned.owned, cases_closed=owned.closed, closed_complete=owned.complete
             ),
         )
-    for row in await conn.execute(
+    for task in await conn.execute(
         select(
             CaseTask.owner_operator_id,
             counted.filter(_met()).label("met"),
@@ -346,12 +351,12 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
         .group_by(CaseTask.owner_operator_id)
     ):
         add(
-            row.owner_operator_id,
+            task.owner_operator_id,
             OperatorCounts(
-                deadlines_met=row.met, deadlines_missed=row.missed, deadlines_pending=row.pending
+                deadlines_met=task.met, deadlines_missed=task.missed, deadlines_pending=task.pending
             ),
         )
-    for row in await conn.execute(
+    for survey in await conn.execute(
         select(
             SurveyAnswer.operator_id,
             counted.label("asked"),
@@ -362,14 +367,16 @@ async def operators(conn: AsyncConnection, period: Period, now: dt.datetime) -> 
         .group_by(SurveyAnswer.operator_id)
     ):
         add(
-            row.operator_id,
+            survey.operator_id,
             OperatorCounts(
-                surveys_asked=row.asked, surveys_answered=row.answered, satisfied=row.satisfied
+                surveys_asked=survey.asked,
+                surveys_answered=survey.answered,
+                satisfied=survey.satisfied,
             ),
         )
     names = [
-        OperatorName(row.id, row.username, row.display_name, row.active)
-        for row in await conn.execute(
+        OperatorName(op.id, op.username, op.display_name, op.active)
+        for op in await conn.execute(
             select(Operator.id, Operator.username, Operator.display_name, Operator.active)
         )
     ]
