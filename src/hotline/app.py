@@ -36,6 +36,7 @@ from hotline.floor import http as floor_http
 from hotline.floor.view import Snapshot, empty_snapshot
 from hotline.operators import http as operators_http
 from hotline.queues import http as queues_http
+from hotline.reports import http as reports_http
 from hotline.supervision import http as supervision_http
 from hotline.supervision.service import Supervisions
 from hotline.survey import http as survey_http
@@ -73,6 +74,7 @@ def http_app(
         *deadlines_http.routes(engine, on_change),
         *elders_http.routes(engine, zone),
         *floor_http.routes(engine, snapshot, zone, health),
+        *reports_http.routes(engine, zone),
     ]
     if ask is not None and on_call is not None:
         routes += transfers_http.routes(ask, on_call)

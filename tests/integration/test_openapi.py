@@ -134,9 +134,18 @@ QUERY_VALUES = {
     "elder_id": ("1", "abc"),
     "state": ("overdue", "bogus"),
     "operator_id": ("1", "abc"),
+    "date": ("2026-03-10", "2026-02-30"),
+    "period": ("week", "year"),
+    "from": ("2026-03-01", "1.3.2026"),
+    "to": ("2026-04-01", "2026-02-01"),  # before from
+    "format": ("csv", "pdf"),
 }
 # Query parameters a route needs (sent with every call to it here).
-REQUIRED_QUERY: dict[str, dict[str, str]] = {}
+REQUIRED_QUERY: dict[str, dict[str, str]] = {
+    "/api/reports/daily": {"date": "2026-03-10"},
+    "/api/reports/analysis": {"period": "month", "date": "2026-03-10"},
+    "/api/reports/operators": {"from": "2026-03-01", "to": "2026-04-01"},
+}
 
 
 # --- the document as a schema ---------------------------------------------------------

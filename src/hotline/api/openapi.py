@@ -86,7 +86,7 @@ def document(routes: Sequence[Route], *, title: str, version: str) -> dict[str, 
             {
                 "name": q.name,
                 "in": "query",
-                "required": False,
+                "required": q.required,
                 "description": q.description,
                 "schema": dict(q.schema),
             }
@@ -180,7 +180,7 @@ def _partial(schema: dict[str, Any], components: dict[str, Any], fixed: tuple[st
 
 
 def _content(route: Route, schema: dict[str, Any], status: int) -> dict[str, Any]:
-    return {
-        "description": _STATUS_TEXT.get(status, "OK"),
-        "content": {route.content_type: {"schema": schema}},
-    }
+    content = {route.content_type: {"schema": schema}}
+    for other in route.also_types:
+        content[other] = {"schema": {"type": "string", "contentMediaType": other}}
+    return {"description": _STATUS_TEXT.get(status, "OK"), "content": content}

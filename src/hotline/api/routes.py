@@ -47,6 +47,7 @@ class Query:
     name: str
     description: str
     schema: Mapping[str, Any]
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Route:
     errors: tuple[int, ...] = ()
     websocket: bool = False
     content_type: str = "application/json"
+    also_types: tuple[str, ...] = ()
+    """Other media types the reply comes in when asked (a query value), documented as files."""
     self_operator: bool = False
     """An operator's own token may call it for its own id (the {id} parameter)."""
 

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hotline.api.replies import OnChange
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls.asking import Ask, OnCall
-from hotline.console import case_pages, elder_pages, floor_pages, login, operator_pages
+from hotline.console import (
+    case_pages,
+    elder_pages,
+    floor_pages,
+    login,
+    operator_pages,
+    report_pages,
+)
 from hotline.console.floor_pages import Supervise
 from hotline.console.hub import Hub
 from hotline.events.live import FloorSnapshot
@@ -41,3 +48,4 @@ def install(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, parts: Cons
     case_pages.CasePages(engine, tz, parts.hub, parts.calendar, parts.scheduler).add(app)
     elder_pages.ElderPages(engine, tz).add(app)
     floor_pages.add(app, engine, tz, parts.snapshot, parts.supervise)
+    report_pages.add(app, engine, tz)

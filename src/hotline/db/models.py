@@ -481,6 +481,7 @@ class CaseTask(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", TASK_STATUSES), name="case_tasks_status"),
         Index("ix_case_tasks_open_due", "due_at", postgresql_where=text("status = 'open'")),
+        Index("ix_case_tasks_due", "due_at"),  # 0010: the reports' deadlines by period
         Index(
             "ix_case_tasks_owner_open",
             "owner_operator_id",
