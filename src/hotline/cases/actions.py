@@ -250,7 +250,8 @@ async def extend_callback(
     await conn.execute(
         update(CaseTask)
         .where(CaseTask.id == task["id"])
-        .values(due_at=due, extensions=task["extensions"] + 1)
+        # a new due time: warned and escalated afresh (deadlines/watch.py)
+        .values(due_at=due, extensions=task["extensions"] + 1, warned_at=None, escalated_at=None)
     )
     detail = {
         "task_id": str(task["id"]),
