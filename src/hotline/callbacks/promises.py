@@ -20,10 +20,8 @@ from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import case_queue
 from hotline.cases import actions, store
 from hotline.cases.deadlines import NoDeadline, no_deadline
+from hotline.cases.routing import case_action, case_id_of
 from hotline.cases.schemas import (
-    HANDLERS,
-    ONE,
-    TAG,
     CallbackExtendBody,
     CallbackExtended,
     CallbackPromiseBody,
@@ -31,10 +29,6 @@ from hotline.cases.schemas import (
 )
 from hotline.core.phone import try_normalise
 from hotline.workdays import WorkCalendar
-
-
-def _case_id(request: web.Request) -> uuid.UUID:
-    return uuid.UUID(request.match_info["case_id"])
 
 
 async def promise_callback(
@@ -83,7 +77,7 @@ def routes(
         task = await promise_callback(
             engine,
             scheduler,
-            _case_id(request),
+            case_id_of(request),
             principal(request),
             body.number,
             calendar=calendar,
@@ -97,7 +91,7 @@ def routes(
             async with engine.begin() as conn:
                 done = await actions.extend_callback(
                     conn,
-                    _case_id(request),
+                    case_id_of(request),
                     principal(request),
                     days=body.days,
                     reason=body.reason,
@@ -110,32 +104,15 @@ def routes(
             raise no_deadline(err) from None
         return reply(done)
 
-    def action(
-        path: str, handler: Any, summary: str, body: Any, answer: Any, *, status: int = 201
-    ) -> Route:
-        return Route(
-            "POST",
-            f"/api/cases/{{case_id}}{path}",
-            handler,
-            summary,
-            TAG,
-            roles=HANDLERS,
-            params=ONE,
-            body=body,
-            reply=answer,
-            status=status,
-            errors=(403, 404, 409, 422),
-        )
-
     return [
-        action(
+        case_action(
             "/callback",
             callback,
             "Promise a callback within 1 working day (R15); the call is queued for then",
             CallbackPromiseBody,
             CallbackPromised,
         ),
-        action(
+        case_action(
             "/callback/extend",
             extend,
             "Extend the callback once, to at most 10 working days, the caller told (R15)",

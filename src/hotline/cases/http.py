@@ -15,6 +15,7 @@ from hotline.api.auth import principal
 from hotline.api.replies import read, reply
 from hotline.api.routes import UUID, Route
 from hotline.cases import actions, orders_http, store
+from hotline.cases.routing import case_id_of
 from hotline.cases.schemas import (
     HANDLERS,
     LIMIT,
@@ -70,15 +71,12 @@ def _reads(engine: AsyncEngine) -> list[Route]:
 
 
 def _handling(engine: AsyncEngine) -> list[Route]:
-    def _case_id(request: web.Request) -> uuid.UUID:
-        return uuid.UUID(request.match_info["case_id"])
-
     async def change_case(request: web.Request) -> web.Response:
         body = bodies.parse(CaseBody, await request.read())
         async with engine.begin() as conn:
             case = await actions.classify(
                 conn,
-                _case_id(request),
+                case_id_of(request),
                 principal(request),
                 case_class=body.case_class,
                 reasonable=body.reasonable,
@@ -89,7 +87,7 @@ def _handling(engine: AsyncEngine) -> list[Route]:
     async def note(request: web.Request) -> web.Response:
         body = bodies.parse(NoteBody, await request.read())
         async with engine.begin() as conn:
-            case = await actions.note(conn, _case_id(request), principal(request), body.text)
+            case = await actions.note(conn, case_id_of(request), principal(request), body.text)
         return reply(case, 201)
 
     async def close(request: web.Request) -> web.Response:
@@ -97,7 +95,7 @@ def _handling(engine: AsyncEngine) -> list[Route]:
         now = dt.datetime.now(dt.UTC)
         async with engine.begin() as conn:
             case = await actions.close(
-                conn, _case_id(request), principal(request), body.reason, now
+                conn, case_id_of(request), principal(request), body.reason, now
             )
         return reply(case)
 

@@ -19,6 +19,7 @@ from hotline.api.replies import reply
 from hotline.api.routes import ID, Route
 from hotline.cases import actions, store
 from hotline.cases.deadlines import NoDeadline, no_deadline
+from hotline.cases.routing import case_action, case_id_of
 from hotline.cases.schemas import (
     HANDLERS,
     ONE,
@@ -41,10 +42,6 @@ from hotline.workdays import WorkCalendar
 log = logging.getLogger(__name__)
 
 
-def _case_id(request: web.Request) -> uuid.UUID:
-    return uuid.UUID(request.match_info["case_id"])
-
-
 async def referral_options(
     engine: AsyncEngine, case_id: uuid.UUID, who: Any, service: str | None, today: dt.date
 ) -> list[dict[str, Any]]:
@@ -64,13 +61,13 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
             raise Invalid("service", "a service's name, 1 to 60 characters")
         today = dt.datetime.now(tz).date()
         return reply(
-            await referral_options(engine, _case_id(request), principal(request), service, today)
+            await referral_options(engine, case_id_of(request), principal(request), service, today)
         )
 
     async def refer(request: web.Request) -> web.Response:
         org_id = int(request.match_info["org_id"])
         async with engine.begin() as conn:
-            case = await actions.refer(conn, _case_id(request), principal(request), org_id)
+            case = await actions.refer(conn, case_id_of(request), principal(request), org_id)
         return reply(case)
 
     async def order(request: web.Request) -> web.Response:
@@ -79,7 +76,7 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
         async with engine.begin() as conn:
             task = await actions.service_order(
                 conn,
-                _case_id(request),
+                case_id_of(request),
                 principal(request),
                 org_id=body.org_id,
                 service=body.service,
@@ -94,7 +91,7 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
             async with engine.begin() as conn:
                 tasks = await actions.complaint(
                     conn,
-                    _case_id(request),
+                    case_id_of(request),
                     principal(request),
                     org_id=body.org_id,
                     calendar=calendar,
@@ -107,23 +104,8 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
 
     async def tasks(request: web.Request) -> web.Response:
         async with engine.connect() as conn:
-            await actions.acting(conn, _case_id(request), principal(request))
-            return reply(await actions.tasks_of(conn, _case_id(request)))
-
-    def action(path: str, handler: Any, summary: str, body: Any, answer: Any) -> Route:
-        return Route(
-            "POST",
-            f"/api/cases/{{case_id}}{path}",
-            handler,
-            summary,
-            TAG,
-            roles=HANDLERS,
-            params=ONE,
-            body=body,
-            reply=answer,
-            status=201,
-            errors=(403, 404, 409, 422),
-        )
+            await actions.acting(conn, case_id_of(request), principal(request))
+            return reply(await actions.tasks_of(conn, case_id_of(request)))
 
     return [
         Route(
@@ -149,14 +131,14 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
             reply=CaseDetailReply,
             errors=(403, 409, 422),
         ),
-        action(
+        case_action(
             "/service-order",
             order,
             "Send a service order to a provider at once (R16); followed up after 3 days",
             ServiceOrderBody,
             TaskMade,
         ),
-        action(
+        case_action(
             "/complaint",
             complaint,
             "Hand a complaint to a department with its 3-working-day deadlines (R18)",
