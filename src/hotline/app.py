@@ -19,6 +19,9 @@ from hotline.api.auth import BUILTIN_ADMIN
 from hotline.api.replies import OnChange, no_change
 from hotline.api.routes import Route
 from hotline.ari import AriClient
+from hotline.calendars import http as calendars_http
+from hotline.calendars.service import Calendars
+from hotline.calendars.watch import LIBRARY_VERSION
 from hotline.callbacks import http as callbacks_http
 from hotline.callbacks import promises
 from hotline.callbacks.scheduler import Scheduler
@@ -71,7 +74,10 @@ def http_app(
         *calls_http.routes(engine),
         *cases_http.routes(engine, zone, calendar or WorkCalendar("CN")),
         *directories_http.routes(engine, on_change, zone),
-        *deadlines_http.routes(engine, on_change),
+        *deadlines_http.routes(engine),
+        *calendars_http.routes(
+            Calendars(engine, on_change, calendar or WorkCalendar("CN"), zone, LIBRARY_VERSION)
+        ),
         *elders_http.routes(engine, zone),
         *floor_http.routes(engine, snapshot, zone, health),
         *reports_http.routes(engine, zone),

@@ -61,7 +61,10 @@ def _demo(_: argparse.Namespace) -> None:
     console = os.environ.get("HOTLINE_DEMO_CONSOLE_PASSWORD")
     if console:
         _with_db(lambda conn: demo.console_logins(conn, console, password), write=True)
-        print("demo console logins: op1001, op1002 (operators), sup1001 (supervisor)")
+        print(
+            "demo console logins: op1001, op1002 (operators), sup1001 (supervisor), "
+            "admin1001 (admin)"
+        )
 
 
 def _calls(args: argparse.Namespace) -> None:

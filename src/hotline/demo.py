@@ -90,11 +90,12 @@ ELDERS = (
 
 OPERATORS = (("op1001", "话务员 1001", "op1001"), ("op1002", "话务员 1002", "op1002"))
 SUPERVISOR = ("sup1001", "班长 1001", "sup1001")  # logs in to the console's floor
+ADMIN = ("admin1001", "管理员 1001")  # logs in to the console's admin pages (no softphone)
 
 
 async def console_logins(conn: AsyncConnection, password: str, sip_password: str | None) -> None:
-    """The demo operators and the demo supervisor can log in to the console with `password`
-    (set where none is set yet, so a password changed since is kept)."""
+    """The demo operators, the demo supervisor and the demo admin can log in to the console
+    with `password` (set where none is set yet, so a password changed since is kept)."""
     username, display, endpoint = SUPERVISOR
     found = await conn.scalar(select(Operator.id).where(Operator.username == username))
     if found is None:
@@ -107,8 +108,13 @@ async def console_logins(conn: AsyncConnection, password: str, sip_password: str
         if sip_password:
             values["sip_md5_cred"] = md5_cred(endpoint, sip_password)
         await conn.execute(insert(Operator).values(**values))
+    admin, admin_display = ADMIN
+    if await conn.scalar(select(Operator.id).where(Operator.username == admin)) is None:
+        await conn.execute(
+            insert(Operator).values(username=admin, display_name=admin_display, role="admin")
+        )
     hashed = hash_password(password)
-    names = [op[0] for op in OPERATORS] + [username]
+    names = [op[0] for op in OPERATORS] + [username, admin]
     await conn.execute(
         update(Operator)
         .where(Operator.username.in_(names), Operator.password_hash.is_(None))

@@ -29,6 +29,7 @@ from hotline.api.replies import OnChange
 from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
+from hotline.calendars.watch import CalendarWatch
 from hotline.callbacks.scheduler import Scheduler
 from hotline.callbacks.store import case_queue, pending
 from hotline.calls.session import Policy
@@ -43,7 +44,7 @@ from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
 from hotline.deadlines.follow_up import number_for
-from hotline.deadlines.store import Claimed, local_days
+from hotline.deadlines.store import Claimed
 from hotline.deadlines.watch import DeadlineWatch
 from hotline.directory.index import DirectoryIndex
 from hotline.emergency.alarms import AlarmDesk
@@ -163,9 +164,8 @@ async def _serve(
             """An admin changed the set-up: the next offers use it; calls in progress go on."""
             if entity == "operator":
                 await parts.sync_softphones()
-            if entity == "calendar":  # a local day off or on: the next deadlines use it
-                async with engine.connect() as conn:
-                    parts.calendar.set_local(*await local_days(conn))
+            if entity in ("calendar", "calendar_year"):  # the next deadlines use it
+                await parts.calendar_watch.reload()
                 return
             await desk.reload()
 
@@ -207,6 +207,7 @@ async def _serve(
             (index.run(), "directory-index"),
             (scheduler.run(), "callbacks"),
             (parts.deadlines.run(), "deadlines"),
+            (parts.calendar_watch.run(), "calendar"),
         ):
             tasks.start(work, name)
         consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
@@ -281,6 +282,7 @@ class _Parts:
     alarms: AlarmDesk
     supervisions: Supervisions
     calendar: WorkCalendar  # the working days of deadlines, with the local exceptions
+    calendar_watch: CalendarWatch  # keeps it current; warns when a year needs an admin
     deadlines: DeadlineWatch
 
 
@@ -399,6 +401,8 @@ async def _parts(
         publish=bus.publish,
     )
     calendar, deadlines = await _deadlines(settings, engine, bus, scheduler)
+    calendar_watch = CalendarWatch(engine, calendar, bus.publish, tz)
+    await calendar_watch.reload()
     return _Parts(
         desk,
         index,
@@ -409,6 +413,7 @@ async def _parts(
         alarms,
         supervisions,
         calendar,
+        calendar_watch,
         deadlines,
     )
 
@@ -457,11 +462,9 @@ def serve(settings: Settings) -> None:
 async def _deadlines(
     settings: Settings, engine: AsyncEngine, bus: Bus, scheduler: Scheduler
 ) -> tuple[WorkCalendar, DeadlineWatch]:
-    """The working-day calendar (with the local exceptions) and the deadline scheduler,
+    """The working-day calendar (filled by the CalendarWatch) and the deadline scheduler,
     which offers follow-up calls to the case's owner through the callback scheduler."""
-    calendar = WorkCalendar(settings.calendar)
-    async with engine.connect() as conn:
-        calendar.set_local(*await local_days(conn))
+    calendar = WorkCalendar(settings.calendar)  # its years and local days: CalendarWatch
 
     async def follow_up(task: Claimed) -> None:
         """R12, R19: the follow-up call, offered to the case's owner first."""

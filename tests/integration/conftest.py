@@ -22,6 +22,7 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.integration.floorkit import Floor
+from tests.integration.calendars import publish_missing
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +82,7 @@ def database() -> Iterator[str]:
             check=False,
         )
         assert done.returncode == 0, done.stderr
+    asyncio.run(publish_missing(sqlalchemy_url(name)))  # as an admin would (issue 20)
     yield name
     asyncio.run(drop_database(name))
 

@@ -24,6 +24,7 @@ from hotline.deadlines import rules, store
 from hotline.deadlines.watch import DeadlineWatch
 from hotline.workdays import WorkCalendar
 from tests.integration import sipp
+from tests.integration.calendars import service_calendar
 from tests.integration.conftest import Service
 from tests.integration.floorkit import Floor
 from tests.integration.outside import OutsidePhone
@@ -318,7 +319,7 @@ async def test_a_local_holiday_moves_a_deadline(service: Service, db: asyncpg.Co
         floor = Floor(service, http)
         case_id = await new_case(db)
         org = await department(db)
-        calendar = WorkCalendar("CN")
+        calendar = await service_calendar(sqlalchemy_url(service.database))
         now = dt.datetime.now(dt.UTC)
         try:
             plain = calendar.deadline(now, 3, tz=TZ)

@@ -296,6 +296,7 @@ async def test_floor_counts_today_per_queue_and_in_total(floor: Floor) -> None:
             "service_level_s": None,
             "callbacks_due": 2,
         },
+        "alerts": [],
     }
     assert view["since"].endswith("T00:00:00+08:00")
 

@@ -48,6 +48,7 @@ from hotline.events.live import LiveFloor
 from hotline.queues.config import QueueConfig
 from hotline.supervision.service import Supervisions
 from hotline.supervision.stasis import Watcher
+from tests.integration.calendars import publish_missing
 from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
 
 pytestmark = pytest.mark.integration
@@ -79,6 +80,12 @@ HOSTILE = (
     "%F0%9F%98%80",
 )
 # A valid body for each operation that takes one (what the hostile-path test sends).
+# A year's notice as an admin publishes it (2026: a year the holidays package carries too).
+NOTICE_2026 = {
+    "notice": "the 2026 notice",
+    "holidays": [{"start": "2026-01-01", "end": "2026-01-03", "name": "元旦"}],
+    "workdays": [{"start": "2026-01-04"}],
+}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/operators"): {
         "username": "op3001",
@@ -116,6 +123,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/elders/search"): {"q": "wang"},
     ("POST", "/api/calendar/exceptions"): {"day": "2026-12-31", "kind": "holiday"},
     ("PUT", "/api/calendar/exceptions/{day}"): {"kind": "workday", "note": "make-up day"},
+    ("PUT", "/api/calendar/years/{year}"): NOTICE_2026,
+    ("POST", "/api/calendar/years/{year}/preview"): NOTICE_2026,
     ("PATCH", "/api/elders/{elder_id}"): {"medication": "aspirin", "birth_date": "1941-03-08"},
     ("POST", "/api/emergency/parties"): {
         "area": "east",
@@ -127,6 +136,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 RECORDING = "emergency-{case}-0000abcd"
 # Query parameters: a valid value and one the route must refuse with 422.
 QUERY_VALUES = {
+    "after": ("2026-03-10", "yesterday"),
+    "days": ("2", "0"),
     "limit": ("2", "0"),
     "status": ("pending", "bogus"),
     "kind": ("institution", "bogus"),
@@ -145,6 +156,7 @@ REQUIRED_QUERY: dict[str, dict[str, str]] = {
     "/api/reports/daily": {"date": "2026-03-10"},
     "/api/reports/analysis": {"period": "month", "date": "2026-03-10"},
     "/api/reports/operators": {"from": "2026-03-01", "to": "2026-04-01"},
+    "/api/calendar/working-days": {"after": "2026-03-10", "days": "1"},
 }
 
 
@@ -336,6 +348,7 @@ def migrated() -> Iterator[str]:
     name = asyncio.run(create_database("hotline_openapi_template"))
     try:
         migrate.upgrade(sqlalchemy_url(name))
+        asyncio.run(publish_missing(sqlalchemy_url(name)))  # deadlines need this year's notice
         yield name
     finally:
         asyncio.run(_drop(name))
@@ -468,7 +481,7 @@ async def _seed(api: Api) -> None:
         op=int(ids["op1001"]),
     )
     await api.sql("INSERT INTO calendar_exceptions (day, kind) VALUES ('2026-12-30', 'holiday')")
-    api.values.update(task_id=str(task_id), day="2026-12-30")
+    api.values.update(task_id=str(task_id), day="2026-12-30", year="2026")
     api.values.update(
         org_id=str(made_org["id"]),
         area="east",
@@ -556,6 +569,7 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                     "elder_id": "999999",
                     "recording": RECORDING.format(case="0" * 32),
                     "supervision_id": str(uuid.uuid4()),
+                    "year": "1905",  # before any official calendar
                     "task_id": str(uuid.uuid4()),
                     "day": "2026-01-02",
                 }
@@ -801,6 +815,15 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
     )
     assert made_day == {"day": "2026-12-31", "kind": "holiday", "note": None}
     await api.check("DELETE", "/api/calendar/exceptions/{day}", 204, params={"day": "2026-12-31"})
+    # A year's notice: previewed, published, replaced by the package's data, withdrawn.
+    preview = await api.check("POST", "/api/calendar/years/{year}/preview", 200, body=NOTICE_2026)
+    assert preview["saved"] is False and preview["library_differences"]
+    published = await api.check("PUT", "/api/calendar/years/{year}", 201, body=NOTICE_2026)
+    assert (published["source"], published["published_by"]) == ("notice", "env-admin")
+    library = await api.check("POST", "/api/calendar/years/{year}/accept-library", 200)
+    assert library["source"] == "library"
+    await api.check("PUT", "/api/calendar/years/{year}", 201, body=NOTICE_2026)
+    await api.check("DELETE", "/api/calendar/years/{year}", 204)
     promised = await api.check(
         "POST", "/api/cases/{case_id}/callback", 201, body={"number": "13800000000"}
     )

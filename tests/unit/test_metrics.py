@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.events.live import FloorSnapshot, LiveOperator, LiveQueue
+from hotline.events.live import FloorSnapshot, LiveAlert, LiveOperator, LiveQueue
 from hotline.floor.metrics import Metric, collect, render
 from hotline.floor.stats import QueueDay, QueueToday, Today
 from hotline.floor.view import FloorReply, empty_snapshot, merge, start_of_day
@@ -162,6 +162,7 @@ SNAPSHOT = FloorSnapshot(
         LiveQueue("night", 0, 0.0, 0),  # live calls know it, not yet the database
     ),
     callbacks=(),
+    alerts=(LiveAlert("unpublished:CN:2027", "unpublished", "CN", 2027, AT, 24, 0, 2),),
 )
 
 
@@ -209,6 +210,18 @@ def test_merge_lays_today_over_the_live_floor() -> None:
             **queue(3, 42.5, (6, 4, 1, 1), 0.4, 20.0, None, callbacks=1),
             "callbacks_due": 2,
         },
+        "alerts": [
+            {
+                "key": "unpublished:CN:2027",
+                "kind": "unpublished",
+                "country": "CN",
+                "year": 2027,
+                "since": "2024-05-02T09:30:00+08:00",
+                "days_left": 24,
+                "differences": 0,
+                "refusals": 2,
+            }
+        ],
     }
 
 
@@ -256,6 +269,7 @@ def test_collect_turns_the_view_into_metrics() -> None:
         "hotline_service_level_today",
         "hotline_answer_seconds_avg_today",
         "hotline_callbacks_due",
+        "hotline_calendar_alerts",
         "hotline_live_calls",
         "hotline_event_subscribers",
         "hotline_records_queued",
@@ -290,6 +304,10 @@ def test_collect_turns_the_view_into_metrics() -> None:
     assert m["hotline_answer_seconds_avg_today"][q] == 20.0
     assert math.isnan(m["hotline_answer_seconds_avg_today"][(("queue", "night"),)])
     assert m["hotline_callbacks_due"] == {(): 2}
+    assert m["hotline_calendar_alerts"] == {
+        (("kind", "unpublished"),): 1,
+        (("kind", "conflict"),): 0,
+    }
     assert m["hotline_live_calls"] == {(): 3}
     assert m["hotline_records_queued"] == {(): 12}
 

@@ -2,8 +2,9 @@
 Pure: given the calendar and the moment asked, when each is due.
 
 A year whose official schedule is not published yet is an explicit error (NoDeadline), never
-a guess: the action is refused and the admins alerted, until the library or a local exception
-covers that year.
+a guess: the action is refused and the admins alerted (the log, the event stream, the floor),
+until the library or an admin's publication of the year's notice covers it
+(hotline.calendars).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def working_days(calendar: WorkCalendar, at: dt.datetime, days: int, tz: ZoneInf
     try:
         return calendar.deadline(at, days, tz=tz)
     except NoSchedule as err:
+        calendar.refused(err)  # on the event stream and the floor
         raise NoDeadline(err) from None
 
 
@@ -50,6 +52,6 @@ def extension_allowed(days: int, extensions: int) -> str | None:
 
 
 def no_deadline(err: NoDeadline) -> Conflict:
-    """Refused, loudly: the admins must publish the year's schedule (or local exceptions)."""
+    """Refused, loudly: the admins must publish the year's schedule."""
     log.error("ALERT deadline refused: %s", err)
-    return Conflict("deadline", str(err))
+    return Conflict("deadline", f"{err}; an admin must publish the year's official notice")

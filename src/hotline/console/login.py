@@ -39,7 +39,8 @@ def add(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, lifetime: dt.ti
         if made is None:
             return render(request, "login.html", tz, status=401, error="login_failed")
         token, session = made
-        answer = web.HTTPSeeOther("/console/floor" if session.supervisor else "/console")
+        home = "/console/admin" if session.admin else "/console/floor"
+        answer = web.HTTPSeeOther(home if session.supervisor else "/console")
         answer.set_cookie(
             sessions.COOKIE,
             token,

@@ -85,6 +85,8 @@ class OperatorPages:
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         me = request[SESSION]
+        if me.admin:  # an admin takes no calls: their home is the set-up
+            raise web.HTTPSeeOther("/console/admin")
         ops = self.snapshot().operators
         state = next((o for o in ops if o.operator_id == me.operator_id), None)
         cases, tasks = await mine(self.engine, me.operator_id, dt.datetime.now(dt.UTC))

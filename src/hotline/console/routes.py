@@ -11,9 +11,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.replies import OnChange
+from hotline.calendars.service import Calendars
+from hotline.calendars.watch import LIBRARY_VERSION
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls.asking import Ask, OnCall
 from hotline.console import (
+    admin_pages,
     case_pages,
     elder_pages,
     floor_pages,
@@ -49,3 +52,5 @@ def install(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, parts: Cons
     elder_pages.ElderPages(engine, tz).add(app)
     floor_pages.add(app, engine, tz, parts.snapshot, parts.supervise)
     report_pages.add(app, engine, tz)
+    calendars = Calendars(engine, parts.on_change, parts.calendar, tz, LIBRARY_VERSION)
+    admin_pages.AdminPages(calendars, tz).add(app)

@@ -26,13 +26,19 @@ class Session:
     operator_id: int
     username: str
     display_name: str
-    role: str  # operator | supervisor
+    role: str  # operator | supervisor | admin
     csrf: str
     expires_at: dt.datetime
 
     @property
     def supervisor(self) -> bool:
-        return self.role == "supervisor"
+        """Sees the floor, the access log and the reports: supervisors, and admins."""
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def admin(self) -> bool:
+        """Edits the set-up (the admin pages)."""
+        return self.role == "admin"
 
 
 def _digest(token: str) -> str:

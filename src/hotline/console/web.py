@@ -99,16 +99,24 @@ async def current(engine: AsyncEngine, request: web.Request) -> Session | None:
 
 
 def as_principal(session: Session) -> Principal:
+    if session.admin:
+        return Principal(session.username, "admin", session.operator_id)
     if session.supervisor:
         return Principal(session.username, "supervisor", session.operator_id)
     return Principal(session.username, "operator", session.operator_id)
 
 
 def guarded(
-    engine: AsyncEngine, page: Page, *, supervisor: bool = False, form: bool = False
+    engine: AsyncEngine,
+    page: Page,
+    *,
+    supervisor: bool = False,
+    admin: bool = False,
+    form: bool = False,
 ) -> Page:
     """Log-in required (the login page otherwise); forms need the session's CSRF token and
-    our own origin; supervisor pages need the supervisor role."""
+    our own origin; supervisor pages need the supervisor (or admin) role, admin pages the
+    admin role."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         session = await current(engine, request)
@@ -116,7 +124,7 @@ def guarded(
             if request.headers.get("HX-Request"):
                 return web.Response(status=401, headers={"HX-Redirect": "/console/login"})
             raise web.HTTPSeeOther("/console/login")
-        if supervisor and not session.supervisor:
+        if (supervisor and not session.supervisor) or (admin and not session.admin):
             raise web.HTTPForbidden(text=word("forbidden", lang(request)))
         if form:
             data = await request.post()

@@ -251,6 +251,75 @@ CLASS_NAMES: dict[str, tuple[str, str]] = {  # R6, with the consultation sub-cla
     "life_help": ("生活帮助", "Life help"),
     "referral": ("转介服务", "Referral"),
     "complaint": ("投诉", "Complaint"),
+    # --- the admins' pages (issue 20: the official calendar) ------------------------------
+    "admin": ("管理", "Admin"),
+    "admin_title": ("养老服务热线 · 管理", "Elderly-care hotline · admin"),
+    "cal_title": ("法定节假日安排", "Official holiday calendar"),
+    "cal_what": (
+        "录入国务院办公厅每年发布的节假日安排通知（放假与调休上班），供工单时限计算",
+        "Enter the State Council's yearly holiday notice (days off and weekend days worked) "
+        "for the deadlines",
+    ),
+    "cal_unpublished": (
+        "%(year)s 年的节假日安排尚未发布（距该年还有 %(days)s 天）："
+        "涉及该年的回电、投诉等时限将被拒绝，请管理员录入通知",
+        "No official schedule for %(year)s yet (%(days)s days to go): deadlines reaching into "
+        "it are refused until an admin publishes the notice",
+    ),
+    "cal_conflict": (
+        "%(year)s 年：管理员录入的安排与 holidays 程序库不一致（%(days)s 天）；"
+        "以录入为准，直至管理员采用程序库版本",
+        "%(year)s: the published notice and the holidays package disagree on %(days)s days; "
+        "the published one stands until an admin accepts the package's",
+    ),
+    "cal_library": (
+        "holidays 程序库 %(version)s 收录 %(first)s–%(last)s 年",
+        "The holidays package %(version)s carries %(first)s–%(last)s",
+    ),
+    "cal_year": ("年份", "Year"),
+    "cal_notice": ("通知", "Notice"),
+    "cal_notice_hint": ("通知标题或文号", "the notice's title or number"),
+    "cal_published_by": ("发布人", "Published by"),
+    "cal_days": ("天数", "Days"),
+    "cal_summary": (
+        "工作日放假 %(off)s 天，周末调休上班 %(on)s 天",
+        "%(off)s weekdays off, %(on)s weekend days worked",
+    ),
+    "cal_library_check": ("与程序库核对", "Against the package"),
+    "cal_not_in_library": ("程序库未收录", "not in the package"),
+    "cal_differs": ("不一致 %(days)s 天", "differs on %(days)s days"),
+    "cal_agrees": ("一致", "agrees"),
+    "cal_accept_library": ("采用程序库版本", "Accept the package's"),
+    "cal_withdraw": ("撤回", "Withdraw"),
+    "cal_none_published": ("尚无管理员录入的年份", "No year published by an admin"),
+    "cal_publish": ("录入一年的安排", "Publish a year's schedule"),
+    "cal_how": (
+        "每行一个日期或一段日期（如 2027-02-06..2027-02-12 春节），可附名称。放假日期包括节日、"
+        "调休放假的工作日和假期中的周末；调休上班只填周六或周日。先预览，核对无误后发布。",
+        "One date or run of dates per line (2027-02-06..2027-02-12 Spring Festival), a name "
+        "optional. Days off: the holidays, the weekdays given in exchange and the weekend days "
+        "inside a holiday; days worked: the Saturdays or Sundays worked. Preview, check, then "
+        "publish.",
+    ),
+    "cal_holidays": ("放假日期", "Days off"),
+    "cal_workdays": ("调休上班（周末）", "Weekend days worked"),
+    "cal_preview": ("预览", "Preview"),
+    "cal_publish_now": ("发布 %(year)s 年安排", "Publish %(year)s"),
+    "cal_preview_of": ("预览：%(year)s 年（尚未保存）", "Preview: %(year)s (not saved yet)"),
+    "cal_k_holiday": ("放假", "Day off"),
+    "cal_k_swapped": ("调休上班", "Weekend day worked"),
+    "cal_k_weekend": ("周末", "Weekend"),
+    "cal_k_work": ("工作日", "Working day"),
+    "cal_weekdays": ("一,二,三,四,五,六,日", "Mo,Tu,We,Th,Fr,Sa,Su"),
+    "cal_done_published": ("已发布，时限计算即刻采用", "Published: deadlines use it at once"),
+    "cal_done_accepted": ("已采用程序库版本", "The package's version is in use"),
+    "cal_done_withdrawn": ("已撤回", "Withdrawn"),
+    "alerts": ("需要处理", "Needs attention"),
+    "cal_statutory_working": (
+        "请核对：以下法定节日在此安排中仍为工作日：",
+        "Check: these statutory holidays are working days in this schedule:",
+    ),
+    "cal_refusals": ("已拒绝 %(n)s 项时限", "%(n)s deadlines refused so far"),
 }
 STEP_NAMES: dict[str, tuple[str, str]] = {  # the timeline's steps (others show as named)
     "call_received": ("来电接入", "Call received"),

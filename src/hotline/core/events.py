@@ -265,6 +265,38 @@ class SurveyAnswered(_Event):
     reopened: bool = False
 
 
+class CalendarWarning(_Event):
+    """The working-day calendar needs an admin: a year nobody published (announced from 30
+    days before it starts; deadlines into it are refused), or a published year that the
+    `holidays` package now carries differently (the admin's stands until accepted)."""
+
+    type: Literal["calendar.warning"] = "calendar.warning"
+    key: str  # "unpublished:CN:2027"
+    kind: Literal["unpublished", "conflict"]
+    country: str
+    year: int
+    days_left: int | None = None  # unpublished: days until the year starts
+    differences: tuple[dt.date, ...] = ()  # conflict: the days the two disagree on
+
+
+class CalendarSettled(_Event):
+    """A calendar warning no longer holds (the year published, the library's accepted)."""
+
+    type: Literal["calendar.settled"] = "calendar.settled"
+    key: str
+    kind: Literal["unpublished", "conflict"]
+    country: str
+    year: int
+
+
+class DeadlineRefused(_Event):
+    """An action was refused: its deadline reaches into a year nobody published."""
+
+    type: Literal["deadline.refused"] = "deadline.refused"
+    country: str
+    year: int
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -289,7 +321,10 @@ DomainEvent = Annotated[
     | DeadlineDueSoon
     | DeadlineOverdue
     | SurveyStarted
-    | SurveyAnswered,
+    | SurveyAnswered
+    | CalendarWarning
+    | CalendarSettled
+    | DeadlineRefused,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -50,7 +51,7 @@ CASE_CLASSES = (
 CASE_STATUSES = ("open", "in_progress", "callback_due", "follow_up", "closed")
 
 
-CONSOLE_ROLES = ("operator", "supervisor")  # who may log in to the console, as what
+CONSOLE_ROLES = ("operator", "supervisor", "admin")  # who may log in to the console, as what
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -616,6 +617,44 @@ class CalendarException(Base):
     kind: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class OfficialYear(Base):
+    """A year's official schedule published by an admin from the government's notice
+    (migration 0011); it stands over the `holidays` package's data for the same year."""
+
+    __tablename__ = "official_years"
+    __table_args__ = (
+        CheckConstraint("year BETWEEN 1990 AND 2200", name="official_years_year"),
+        CheckConstraint("country IN ('CN', 'RU')", name="official_years_country"),
+    )
+    country: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime]
+    library_version: Mapped[str | None] = mapped_column(Text)
+    library_checked_at: Mapped[dt.datetime | None]
+    library_differences: Mapped[Any | None] = mapped_column(JSONB)
+
+
+class OfficialDay(Base):
+    """A day a published notice names: a day off, or a weekend day worked."""
+
+    __tablename__ = "official_days"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["country", "year"],
+            ["official_years.country", "official_years.year"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("kind IN ('holiday', 'workday')", name="official_days_kind"),
+    )
+    country: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
 
 
 SURVEY_OUTCOMES: tuple[str, ...] = get_args(SurveyOutcome)

@@ -1,23 +1,20 @@
-"""Routes of deadlines: the open ones (due soon, overdue), a task done, and the working-day
-calendar's local exceptions (admins; audited)."""
+"""Routes of deadlines: the open ones (due soon, overdue), and a task done. (The working-day
+calendar's routes are hotline.calendars'.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.api import bodies
 from hotline.api.auth import principal
-from hotline.api.replies import OnChange, change, outcome_reply, read, reply
+from hotline.api.replies import read, reply
 from hotline.api.routes import UUID, PathParam, Query, Route
 from hotline.cases import actions
 from hotline.core.errors import Invalid, NotFound
-from hotline.db.audit import Outcome
 from hotline.deadlines import store
 
 TAG = "deadlines"
@@ -44,29 +41,7 @@ class DoneReply(BaseModel):
     kept: bool | None
 
 
-class ExceptionBody(bodies.Body):
-    kind: Literal["holiday", "workday"]
-    note: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-class NewExceptionBody(ExceptionBody):
-    day: Annotated[dt.date, Field(strict=False)]  # "2026-12-31"
-
-
-class ExceptionReply(BaseModel):
-    day: dt.date
-    kind: str
-    note: str | None
-
-
-def _day(request: web.Request) -> dt.date:
-    try:
-        return dt.date.fromisoformat(request.match_info["day"])
-    except ValueError:
-        raise NotFound("day", "no such day") from None
-
-
-def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
+def routes(engine: AsyncEngine) -> list[Route]:
     async def listing(request: web.Request) -> web.Response:
         """Supervisors see everyone's; an operator their own."""
         state = request.query.get("state", "open")
@@ -92,42 +67,6 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             raise Invalid("task_id", "the task is not open")
         return reply(result)
 
-    async def calendar(request: web.Request) -> web.Response:
-        return reply(await read(engine, store.exceptions))
-
-    async def create(request: web.Request) -> web.Response:
-        actor = principal(request).name
-        body = bodies.parse(NewExceptionBody, await request.read())
-        return outcome_reply(
-            await change(
-                engine,
-                on_change,
-                lambda c: store.create_exception(c, actor, body.day, body.kind, body.note),
-            )
-        )
-
-    async def put(request: web.Request) -> web.Response:
-        actor, day = principal(request).name, _day(request)
-        body = bodies.parse(ExceptionBody, await request.read())
-        return outcome_reply(
-            await change(
-                engine,
-                on_change,
-                lambda c: store.update_exception(c, actor, day, body.kind, body.note),
-            )
-        )
-
-    async def remove(request: web.Request) -> web.Response:
-        actor, day = principal(request).name, _day(request)
-
-        async def gone(conn: AsyncConnection) -> Outcome:
-            outcome = await store.delete_exception(conn, actor, day)
-            if outcome is None:
-                raise NotFound("day", "no local exception on this day")
-            return outcome
-
-        return outcome_reply(await change(engine, on_change, gone))
-
     return [
         Route(
             "GET",
@@ -149,48 +88,5 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
             params={"task_id": UUID},
             reply=DoneReply,
             errors=(403, 404, 422),
-        ),
-        Route(
-            "GET",
-            "/api/calendar/exceptions",
-            calendar,
-            "The centre's own days off and days worked, beside the official calendar",
-            TAG,
-            reply=list[ExceptionReply],
-        ),
-        Route(
-            "POST",
-            "/api/calendar/exceptions",
-            create,
-            "A local day off (holiday) or day worked (workday); audited",
-            TAG,
-            roles=("admin",),
-            body=NewExceptionBody,
-            reply=ExceptionReply,
-            status=201,
-            errors=(409, 422),
-        ),
-        Route(
-            "PUT",
-            "/api/calendar/exceptions/{day}",
-            put,
-            "Change a local exception; audited",
-            TAG,
-            roles=("admin",),
-            params={"day": DAY},
-            body=ExceptionBody,
-            reply=ExceptionReply,
-            errors=(404, 422),
-        ),
-        Route(
-            "DELETE",
-            "/api/calendar/exceptions/{day}",
-            remove,
-            "Remove a local exception; audited",
-            TAG,
-            roles=("admin",),
-            params={"day": DAY},
-            status=204,
-            errors=(404,),
         ),
     ]

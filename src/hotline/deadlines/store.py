@@ -1,4 +1,4 @@
-"""Case tasks as the scheduler reads and claims them, and the calendar's local exceptions.
+"""Case tasks as the scheduler reads and claims them.
 
 Claims are single UPDATEs guarded by the column they set (`warned_at IS NULL`, `escalated_at
 IS NULL`, `status = 'open'`), so a task is warned, escalated or closed once, whatever number
@@ -12,14 +12,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.cases import store as cases
-from hotline.core.errors import Conflict, NotFound
-from hotline.db.audit import Outcome, as_record, audit
-from hotline.db.models import CalendarException, Case, CaseTask
+from hotline.db.models import Case, CaseTask
 from hotline.deadlines import rules
 
 
@@ -191,87 +188,3 @@ async def listed(
     if operator_id is not None:
         query = query.where(CaseTask.owner_operator_id == operator_id)
     return [dict(row._mapping) for row in await conn.execute(query)]
-
-
-# --- the calendar's local exceptions ------------------------------------------------------
-
-_EXCEPTION = (CalendarException.day, CalendarException.kind, CalendarException.note)
-
-
-async def exceptions(conn: AsyncConnection) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(CalendarException.day, CalendarException.kind, CalendarException.note).order_by(
-            CalendarException.day
-        )
-    )
-    return [as_record(row) for row in rows]
-
-
-async def create_exception(
-    conn: AsyncConnection, actor: str, day: dt.date, kind: str, note: str | None
-) -> Outcome:
-    query = (
-        pg_insert(CalendarException)
-        .values(day=day, kind=kind, note=note)
-        .on_conflict_do_nothing()
-        .returning(*_EXCEPTION)
-    )
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise Conflict("day", "this day has a local exception: change it (PUT) instead")
-    record = as_record(row)
-    change = await audit(
-        conn, actor, "create", "calendar", day.isoformat(), before=None, after=record
-    )
-    return Outcome(record, change, created=True)
-
-
-async def update_exception(
-    conn: AsyncConnection, actor: str, day: dt.date, kind: str, note: str | None
-) -> Outcome:
-    before = (
-        await conn.execute(
-            select(*_EXCEPTION).where(CalendarException.day == day).with_for_update()
-        )
-    ).first()
-    if before is None:
-        raise NotFound("day", "no local exception on this day")
-    query = (
-        update(CalendarException)
-        .where(CalendarException.day == day)
-        .values(kind=kind, note=note, updated_at=func.now())
-        .returning(*_EXCEPTION)
-    )
-    record = as_record((await conn.execute(query)).one())
-    old = as_record(before)
-    if old == record:
-        return Outcome(record, None)
-    change = await audit(
-        conn, actor, "update", "calendar", day.isoformat(), before=old, after=record
-    )
-    return Outcome(record, change)
-
-
-async def delete_exception(conn: AsyncConnection, actor: str, day: dt.date) -> Outcome | None:
-    row = (
-        await conn.execute(
-            delete(CalendarException)
-            .where(CalendarException.day == day)
-            .returning(CalendarException.day, CalendarException.kind, CalendarException.note)
-        )
-    ).first()
-    if row is None:
-        return None
-    change = await audit(
-        conn, actor, "delete", "calendar", day.isoformat(), before=as_record(row), after=None
-    )
-    return Outcome(None, change)
-
-
-async def local_days(conn: AsyncConnection) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
-    rows = await conn.execute(select(CalendarException.day, CalendarException.kind))
-    off: set[dt.date] = set()
-    on: set[dt.date] = set()
-    for day, kind in rows:
-        (off if kind == "holiday" else on).add(day)
-    return frozenset(off), frozenset(on)

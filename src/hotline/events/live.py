@@ -56,6 +56,21 @@ class LiveCallback:
 
 
 @dataclass(frozen=True)
+class LiveAlert:
+    """Something only an admin can put right, shown to supervisors until it is: a calendar
+    year nobody published, or one the library disagrees with (hotline.calendars)."""
+
+    key: str
+    kind: str  # unpublished | conflict
+    country: str
+    year: int
+    since: dt.datetime
+    days_left: int | None = None
+    differences: int = 0  # days the two sources disagree on
+    refusals: int = 0  # actions refused since it was raised
+
+
+@dataclass(frozen=True)
 class FloorSnapshot:
     seq: int
     at: dt.datetime
@@ -63,6 +78,7 @@ class FloorSnapshot:
     operators: tuple[LiveOperator, ...]
     queues: tuple[LiveQueue, ...]
     callbacks: tuple[LiveCallback, ...]
+    alerts: tuple[LiveAlert, ...] = ()
 
 
 @dataclass
@@ -72,6 +88,7 @@ class LiveFloor:
     calls: dict[uuid.UUID, LiveCall] = field(default_factory=dict)
     operators: dict[int, LiveOperator] = field(default_factory=dict)
     callbacks: dict[uuid.UUID, LiveCallback] = field(default_factory=dict)
+    alerts: dict[str, LiveAlert] = field(default_factory=dict)
     seq: int = 0
 
     def fold(self, seq: int, event: ev.DomainEvent) -> None:
@@ -120,8 +137,33 @@ class LiveFloor:
                 )
             case ev.CallbackDone():
                 self.callbacks.pop(event.callback_id, None)
+            case ev.CalendarWarning() | ev.CalendarSettled() | ev.DeadlineRefused():
+                self._alert(event)
             case _:
                 pass
+
+    def _alert(self, event: ev.CalendarWarning | ev.CalendarSettled | ev.DeadlineRefused) -> None:
+        match event:
+            case ev.CalendarWarning():
+                known = self.alerts.get(event.key)
+                self.alerts[event.key] = LiveAlert(
+                    event.key,
+                    event.kind,
+                    event.country,
+                    event.year,
+                    known.since if known else event.at,
+                    event.days_left,
+                    len(event.differences),
+                    known.refusals if known else 0,
+                )
+            case ev.CalendarSettled():
+                self.alerts.pop(event.key, None)
+            case ev.DeadlineRefused():
+                key = f"unpublished:{event.country}:{event.year}"
+                known = self.alerts.get(key) or LiveAlert(
+                    key, "unpublished", event.country, event.year, event.at
+                )
+                self.alerts[key] = replace(known, refusals=known.refusals + 1)
 
     def _update(self, call_id: uuid.UUID, **changes: object) -> None:
         call = self.calls.get(call_id)
@@ -151,4 +193,5 @@ class LiveFloor:
                 for name, (w, longest, cb) in sorted(queues.items())
             ),
             callbacks=tuple(sorted(self.callbacks.values(), key=lambda c: c.due_at)),
+            alerts=tuple(self.alerts[k] for k in sorted(self.alerts)),
         )

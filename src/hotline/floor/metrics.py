@@ -175,6 +175,16 @@ def collect(view: FloorReply, health: Mapping[str, object]) -> list[Metric]:
             "Callbacks not done yet.",
             (({}, float(view.totals.callbacks_due)),),
         ),
+        Metric(
+            "hotline_calendar_alerts",
+            "gauge",
+            "Working-day calendar years needing an admin: unpublished (deadlines into them "
+            "are refused) or in conflict with the holidays package.",
+            tuple(
+                ({"kind": kind}, float(sum(a.kind == kind for a in view.alerts)))
+                for kind in ("unpublished", "conflict")
+            ),
+        ),
         _health_gauge(health, "live_calls", "hotline_live_calls", "Calls in the service now."),
         _health_gauge(
             health,

@@ -7,6 +7,7 @@ does the one read it needs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -51,12 +52,26 @@ class FloorTotals(QueueFloor):
     callbacks_due: int
 
 
+class AlertNow(BaseModel):
+    """What an admin must put right (the working-day calendar), until they have."""
+
+    key: str
+    kind: str  # unpublished | conflict
+    country: str
+    year: int
+    since: dt.datetime
+    days_left: int | None
+    differences: int
+    refusals: int
+
+
 class FloorReply(BaseModel):
     at: dt.datetime
     since: dt.datetime
     queues: dict[str, QueueFloor]
     operators: dict[str, OperatorNow]
     totals: FloorTotals
+    alerts: list[AlertNow] = []
 
 
 def start_of_day(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
@@ -121,6 +136,7 @@ def merge(snapshot: FloorSnapshot, today: stats.Today, at: dt.datetime) -> Floor
             for op in snapshot.operators
         },
         totals=FloorTotals(**totals.model_dump(), callbacks_due=today["callbacks_due"]),
+        alerts=[AlertNow(**dataclasses.asdict(alert)) for alert in snapshot.alerts],
     )
 
 

@@ -14,7 +14,7 @@ Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{2,31}$")]
 # Printable ASCII without spaces: what a softphone's settings page can take.
 SipPassword = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[!-~]+$")]
 LineCap = Annotated[int, Field(ge=1, le=2)]
-ConsoleRole = Literal["operator", "supervisor"]
+ConsoleRole = Literal["operator", "supervisor", "admin"]
 # The console password: long enough to resist guessing, any characters.
 ConsolePassword = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 

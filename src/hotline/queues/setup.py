@@ -58,9 +58,12 @@ async def load_config(conn: AsyncConnection) -> RoutingConfig:
 
 
 async def standing_states(conn: AsyncConnection) -> dict[int, tuple[Availability, str | None]]:
-    """Each active operator's availability as last set (API or the floor)."""
+    """Each active operator's availability as last set (API or the floor); admins take no
+    calls and are not on the floor."""
     rows = await conn.execute(
-        select(Operator.id, Operator.availability, Operator.state_reason).where(Operator.active)
+        select(Operator.id, Operator.availability, Operator.state_reason).where(
+            Operator.active, Operator.role != "admin"
+        )
     )
     result: dict[int, tuple[Availability, str | None]] = {}
     for op_id, availability, reason in rows:

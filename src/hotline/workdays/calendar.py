@@ -20,18 +20,24 @@ with 31 December and a working Saturday or Sunday before it (China 2002, 2006, 2
 the library files these under either year). So a day from 25 to 31 December also needs the
 next year's notice.
 
-Local exceptions (a day the centre closes or opens) win over the official calendar and need
-no notice.
+When the library does not carry a year yet, an admin publishes the year's notice
+(`notice.Notice`, stored by `hotline.calendars`): from then on the year is known, and the
+admin's notice stands for that year even once a later library release carries it too, until
+an admin accepts the library's version (the two are compared at start-up, see `differences`).
+
+Local exceptions (a day the centre closes or opens) win over either source and need no notice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from hotline.workdays.notice import Notice, span
 
 Country = Literal["CN", "RU"]
 
@@ -66,8 +72,17 @@ def published_years(country: Country) -> range:
     return range(min(years), max(years) + 1) if years else range(0)
 
 
+Source = Literal["library", "notice"]
+"""Where a year's official schedule comes from: the `holidays` package, or an admin's notice."""
+
+
 class WorkCalendar:
-    """One country's working days, with the centre's own days off and days on."""
+    """One country's working days, with the centre's own days off and days on.
+
+    `notices`: the years admins published (they stand over the library's for the same year).
+    `on_refused`: told the year when an action is refused because its deadline falls in a
+    year nobody published (`refused`; the service puts it on the event stream and the floor).
+    """
 
     def __init__(
         self,
@@ -76,6 +91,7 @@ class WorkCalendar:
         extra_holidays: frozenset[dt.date] = frozenset(),
         extra_workdays: frozenset[dt.date] = frozenset(),
         known_years: Iterable[int] | None = None,
+        notices: Mapping[int, Notice] | None = None,
     ) -> None:
         both = extra_holidays & extra_workdays
         if both:
@@ -83,12 +99,25 @@ class WorkCalendar:
         self.country: Country = country
         self.extra_holidays = extra_holidays
         self.extra_workdays = extra_workdays
-        self.known_years = frozenset(
+        self.library_years = frozenset(
             published_years(country) if known_years is None else known_years
         )
         self._official = holidays.country_holidays(
-            country, years=sorted(self.known_years), expand=False
+            country, years=sorted(self.library_years), expand=False
         )
+        self.notices: Mapping[int, Notice] = {}
+        self._noticed: dict[dt.date, bool] = {}
+        self.set_notices(notices or {})
+        self.on_refused: Callable[[int], None] | None = None
+
+    @property
+    def known_years(self) -> frozenset[int]:
+        return self.library_years | frozenset(self.notices)
+
+    def source(self, year: int) -> Source | None:
+        if year in self.notices:
+            return "notice"
+        return "library" if year in self.library_years else None
 
     def set_local(
         self, extra_holidays: frozenset[dt.date], extra_workdays: frozenset[dt.date]
@@ -101,9 +130,26 @@ class WorkCalendar:
         self.extra_holidays = extra_holidays
         self.extra_workdays = extra_workdays
 
+    def set_notices(self, notices: Mapping[int, Notice]) -> None:
+        """The years admins published, as they stand now (in place, like `set_local`). A day
+        named by two notices (the last week of December) takes the newer notice's word."""
+        noticed: dict[dt.date, bool] = {}
+        for year in sorted(notices):
+            for d in notices[year].holidays:
+                noticed[d] = False
+            for d in notices[year].workdays:
+                noticed[d] = True
+        self.notices = dict(notices)
+        self._noticed = noticed
+
     def _require(self, year: int) -> None:
         if year not in self.known_years:
             raise NoSchedule(year, self.country)
+
+    def refused(self, err: NoSchedule) -> None:
+        """An action was refused for want of `err.year`'s schedule: tell whoever listens."""
+        if self.on_refused is not None:
+            self.on_refused(err.year)
 
     def is_working_day(self, d: dt.date) -> bool:
         """Whether `d` is a working day; `NoSchedule` if its year's notice is not known."""
@@ -113,10 +159,57 @@ class WorkCalendar:
             return True
         if d in self.extra_holidays:
             return False
+        return self.official(d)
+
+    def official(self, d: dt.date) -> bool:
+        """Whether `d` is a working day by the official schedule alone (no local exception)."""
         self._require(d.year)
         if d.month == 12 and d.day >= _DECEMBER_TAIL_FROM:
             self._require(d.year + 1)
+        noticed = self._noticed.get(d)
+        if noticed is not None:
+            return noticed
+        if d.year in self.notices:
+            return d.weekday() < 5
         return self._official.is_working_day(d)
+
+    def library_day(self, d: dt.date) -> bool:
+        """Whether the `holidays` package makes `d` a working day (its years only)."""
+        return self._official.is_working_day(d)
+
+    def schedule(self, year: int) -> Notice | None:
+        """The year as a notice, from whichever source holds it: the admin's notice, or the
+        library's days off (weekdays off, and named holidays on a weekend) and its weekend
+        days worked; None for a year nobody published."""
+        notice = self.notices.get(year)
+        if notice is not None or year not in self.library_years:
+            return notice
+        days = span(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        names = {d: str(self._official.get(d)) for d in days if d in self._official}
+        off = frozenset(
+            d for d in days if not self.library_day(d) and (d.weekday() < 5 or d in names)
+        )
+        on = frozenset(d for d in days if d.weekday() >= 5 and self.library_day(d))
+        return Notice(year, off, on, {d: n for d, n in names.items() if d in off})
+
+    def statutory(self, year: int) -> dict[dt.date, str]:
+        """The statutory holidays the law fixes for `year` (any year: the library computes
+        them, without the yearly notice's swaps and bridges), by name. A check on a notice
+        typed in by hand: a statutory holiday left as a working day is most likely a slip."""
+        law = holidays.country_holidays(self.country, years=year)
+        return {d: str(n) for d, n in law.items() if "observed" not in str(n)}
+
+    def differences(self, year: int) -> list[dt.date]:
+        """The days of `year` the admin's notice and the library's data disagree on (working
+        or not); empty when they agree or either lacks the year."""
+        notice = self.notices.get(year)
+        if notice is None or year not in self.library_years:
+            return []
+        return [
+            d
+            for d in span(dt.date(year, 1, 1), dt.date(year, 12, 31))
+            if notice.is_working_day(d) != self.library_day(d)
+        ]
 
     def add_working_days(self, start: dt.date, n: int) -> dt.date:
         """The `n`-th working day strictly after `start` (n >= 1)."""
