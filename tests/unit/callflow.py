@@ -54,6 +54,7 @@ T = TypeVar("T")
 _RECONCILE = {
     ("GET", f"/applications/{APP}"),
     ("POST", f"/applications/{APP}/subscription"),
+    ("PUT", f"/applications/{APP}/eventFilter"),
     ("GET", "/channels"),
     ("GET", "/bridges"),
     ("GET", "/endpoints"),
@@ -208,6 +209,7 @@ class Flow:
         self.identified: list[str | None] = []  # numbers the directory was asked about
         self.errors: list[BaseException] = []  # raised by Switchboard.handle
         self.legs: dict[str, dict[str, Any]] = {}  # originated channels, by id
+        self.identify_gate: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._ari: AriClient | None = None
@@ -300,6 +302,8 @@ class Flow:
 
     async def _identify(self, number: str | None) -> Identity:
         self.identified.append(number)
+        if self.identify_gate is not None:  # a test holds the caller in Greeting
+            await self.identify_gate.wait()
         return self.identity
 
     # --- the fake's answers ------------------------------------------------------
@@ -308,6 +312,7 @@ class Flow:
         fake = self.fake
         fake.on("GET", f"/applications/{APP}", lambda r: (200, self._application()))
         fake.on("POST", f"/applications/{APP}/subscription", lambda r: (200, self._application()))
+        fake.on("PUT", f"/applications/{APP}/eventFilter", lambda r: (200, self._application()))
         fake.on(
             "GET", "/channels", lambda r: (200, self.channels) if r.path == "/channels" else None
         )

@@ -205,6 +205,13 @@ class AriClient:
         path = f"/applications/{_seg(app)}/subscription"
         return await self._one(Application, "POST", path, params={"eventSource": event_source})
 
+    async def filter_events(self, app: str, allowed: Sequence[str]) -> Application:
+        """PUT /applications/{app}/eventFilter: only events of these types reach the app's
+        sockets from now on (Asterisk drops the rest before sending them); empty: all."""
+        path = f"/applications/{_seg(app)}/eventFilter"
+        body = {"allowed": [{"type": name} for name in allowed]} if allowed else {}
+        return await self._one(Application, "PUT", path, body=body)
+
     async def unsubscribe(self, app: str, event_source: str) -> Application:
         """DELETE /applications/{app}/subscription?eventSource=...
 

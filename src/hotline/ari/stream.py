@@ -117,7 +117,10 @@ class EventStream:
                             log.info("ARI events connection restored")
                             down = False
                         yield StreamConnected()
+                        seen = _Repeats()
                         while (msg := await ws.receive()).type in _DATA:
+                            if seen.again(msg.data):
+                                continue
                             if (event := _decode(msg)) is not None:
                                 yield event
                         reason = _close_reason(ws)
@@ -128,6 +131,28 @@ class EventStream:
                     down = True
                     yield StreamDisconnected(reason)
                 await asyncio.sleep(self._backoff.next_delay())
+
+
+class _Repeats:
+    """Frames seen lately, by the hash of their text. An app subscribed to a channel and to
+    its endpoint (`endpoint:PJSIP`, for the softphones' states) gets each of that channel's
+    events twice, byte for byte: the second is dropped before it costs a parse."""
+
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self._recent: dict[int, None] = {}  # insertion-ordered: the oldest goes first
+
+    def again(self, data: object) -> bool:
+        if not isinstance(data, str):
+            return False
+        key = hash(data)
+        if key in self._recent:
+            return True
+        self._recent[key] = None
+        if len(self._recent) > self.LIMIT:
+            del self._recent[next(iter(self._recent))]
+        return False
 
 
 def _decode(msg: aiohttp.WSMessage) -> Event | None:

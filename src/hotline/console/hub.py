@@ -185,8 +185,11 @@ class Hub:
 
     # --- the pop ---------------------------------------------------------------------
 
-    def _prefetch(self, facts: CallFacts) -> None:
-        """Read the caller's record now, while the call is greeted and queued."""
+    def _prefetch(self, facts: CallFacts, *, now: bool = False) -> asyncio.Task[PopData] | None:
+        """Read the caller's record now, while the call is greeted and queued (not when no
+        console is open: nobody would see it; a console opened later reads it on the offer)."""
+        if not self._sockets and not now:
+            return None
         old = self._data.pop(facts.call_id, None)
         if old is not None:
             old.cancel()
@@ -195,6 +198,7 @@ class Hub:
         )
         self._data[facts.call_id] = task
         task.add_done_callback(_quiet)
+        return task
 
     async def _load(self, facts: CallFacts) -> PopData:
         today = dt.datetime.now(self._tz).date()
@@ -202,7 +206,7 @@ class Hub:
             return await pop.load(conn, facts, today)
 
     async def _pop(self, facts: CallFacts, operator_id: int, offered_at: dt.datetime) -> None:
-        task = self._data.get(facts.call_id)
+        task = self._data.get(facts.call_id) or self._prefetch(facts, now=True)
         try:
             data = await asyncio.shield(task) if task is not None else PopData()
         except Exception as err:  # the pop shows what the call says without the record

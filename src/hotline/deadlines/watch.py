@@ -4,9 +4,10 @@ polled per case; its state is the tasks' own columns, so a restart picks up wher
 (what fell due while it was down fires at once, and nothing fires twice).
 
 A task added elsewhere (an action through the API or the console, another process) is seen
-when the scheduler is woken (`wake`, on a case's change on the event bus) or at the latest
-after `check` (HOTLINE_DEADLINE_CHECK_S, a minute): one indexed read, and no deadline it
-keeps is due that soon after it is made.
+when the scheduler is woken (`wake`, on an emergency or a dissatisfied survey on the event
+bus) or at the latest after `check` (HOTLINE_DEADLINE_CHECK_S, a minute): one indexed read,
+and no deadline it keeps is due that soon after it is made. Wakes are taken together, at most
+one look a `WAKE_GAP` (and the task's own record has been written by then).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hotline.deadlines.store import Claimed
 
 log = logging.getLogger(__name__)
 
+WAKE_GAP = 1.0  # seconds between two looks when woken
 FollowUp = Callable[[Claimed], Awaitable[None]]
 """Offer the follow-up call of a task (R12, R19) to the case's owner."""
 
@@ -56,9 +58,14 @@ class DeadlineWatch:
         self._wake.set()
 
     def fold(self, seq: int, event: ev.DomainEvent) -> None:
-        """On the bus: a case changed (a task may have been added or done)."""
-        if isinstance(event, ev.CaseChanged):
-            self._wake.set()
+        """On the bus: what adds a task in this process (an emergency's follow-ups, R11 and
+        R12; a dissatisfied survey's, R20). Not every case change: each call changes its
+        case twice, and looking for nothing is a query a call."""
+        match event:
+            case ev.EmergencyStarted() | ev.SurveyAnswered(reopened=True):
+                self._wake.set()
+            case _:
+                pass
 
     async def run(self) -> None:
         """Owned task."""
@@ -76,6 +83,7 @@ class DeadlineWatch:
             timeout = max(0.0, (until - self._clock()).total_seconds())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.sleep(WAKE_GAP)  # the task's record written; later wakes with it
 
     async def fire(self, now: dt.datetime) -> int:
         """Everything due at `now`: warnings, escalations, closings. Returns how many."""
