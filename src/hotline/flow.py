@@ -51,7 +51,8 @@ def phase_handlers(
     survey_prompts: SurveyPrompts | None = None,
     survey_wait_s: float = DEFAULT_WAIT_S,
 ) -> dict[type, Phase]:
-    intake, transfers = Intake(identify, identified, case_owner), Transfers(desk, voice)
+    intake = Intake(identify, identified, case_owner, lobby=desk)
+    transfers = Transfers(desk, voice)
     waiting = Waiting(desk, escalation=emergencies, voice=voice)
     controls = Controls(desk)
     surveys = Surveys(desk, survey_prompts, wait_s=survey_wait_s)

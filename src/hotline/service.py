@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import signal
 import time
@@ -69,6 +70,7 @@ from hotline.tasks import Tasks
 from hotline.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
+GC_YOUNG = 20_000  # allocations between two young-generation passes (Python's default: 700)
 
 
 async def _check_ari(ari: AriClient, settings: Settings) -> None:
@@ -148,6 +150,7 @@ async def _serve(
         bus.fold(live.fold)
         parts = await _parts(settings, engine, ari, recorder, bus)
         desk, index, scheduler, board = parts.desk, parts.index, parts.scheduler, parts.board
+        _settle_memory()
 
         def health() -> dict[str, Any]:
             return {
@@ -441,6 +444,17 @@ def _policy(settings: Settings, prompts: dict[str, str]) -> Policy:
     if after_hours is None:
         return Policy(greeting=greeting, app=settings.ari_app)
     return Policy(greeting=greeting, app=settings.ari_app, after_hours_prompt=(after_hours,))
+
+
+def _settle_memory() -> None:
+    """What start-up made (the directory index, prompts, compiled statements) lives as long
+    as the process: moved out of the garbage collector's sight, so that its full passes
+    under load walk only what calls make. Young objects are collected less often too: a
+    call makes thousands of short-lived ones, and each pass over them costs the answer path.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, 20, 20)
 
 
 async def _drain(recorder: Recorder) -> None:

@@ -503,7 +503,7 @@ async def test_the_console_speaks_chinese_by_default_and_english_when_asked(
     floor: Floor, new_page: NewPage
 ) -> None:
     queue = await floor.queue()
-    _, username, _ = await operator(floor, queue, ready=False)
+    op_id, username, _ = await operator(floor, queue, ready=False)
     chinese = await new_page()
     await chinese.goto(f"{base(floor)}/console/login")
     await expect(chinese.locator("h1")).to_have_text("登录")
@@ -521,6 +521,13 @@ async def test_the_console_speaks_chinese_by_default_and_english_when_asked(
     await chinese.select_option("select[name=reason]", "training")
     await chinese.click("#btn-pause")
     await expect(chinese.locator("#state-now")).to_have_text("Paused", timeout=WAIT_MS)
+    await expect(chinese.locator("#state-reason")).to_have_text("(Training)")
+    # Every reason in words, the desk's own too (a call let ring out), not its code.
+    await floor.state(op_id, "paused", "rang_out")
+    reason = chinese.locator("#state-reason")
+    await expect(reason).to_have_text("(Paused: let a call ring out)", timeout=WAIT_MS)
+    await chinese.click("#lang-toggle")
+    await expect(reason).to_have_text("(来电未接，已自动暂停)", timeout=WAIT_MS)  # noqa: RUF001
 
 
 async def test_login_is_refused_without_the_right_password_and_forms_need_the_token(

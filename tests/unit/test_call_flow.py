@@ -45,6 +45,7 @@ from .fake_ari import FakeAri
 
 Start = Callable[..., Awaitable[Flow]]
 HEX = "[0-9a-f]{32}"
+CALLEE = "13900000011"
 BRIDGE = f"/bridges/hotline-call-{HEX}"
 
 
@@ -77,6 +78,21 @@ def two_operators(**queue: Any) -> RoutingConfig:
     return routing(QueueConfig("general", members={1: 0, 2: 0}, **queue), operators=(1, 2))
 
 
+def due_callback(number: str = CALLEE, *, in_s: float = -1.0, queue: str = "general") -> Pending:
+    """A pending callback due `in_s` from now (already due by default)."""
+    return Pending(
+        callback_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        number=number,
+        queue=queue,
+        due_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=in_s),
+        attempt=1,
+        max_attempts=3,
+        spacing_s=900,
+        reason="abandoned",
+    )
+
+
 async def connect(flow: Flow, caller: Caller, endpoint: str = "PJSIP/op1") -> tuple[str, str]:
     """The caller's offer is answered at `endpoint`: (the operator's leg, the bridge id)."""
     leg = await flow.originated(endpoint)
@@ -100,8 +116,13 @@ async def test_intake_answers_greets_identifies_and_queues_with_music(flows: Sta
         identity=Identity("elder", elder_id=7),
     )
     caller = await flow.arrive("c1")
-    played = await flow.finish_playback("c1", "greet")
-    await flow.queued(caller, "general")
+    # Queued while the greeting still plays (R1: no prompt holds the caller back) ...
+    await flow.wait_record(CallQueued, call_id=caller.call_id, queue="general")
+    played = await flow.wait_sent("POST", f"/channels/c1/play/greeting-{HEX}")
+    assert flow.trail() == ["POST /channels/c1/answer", f"POST {played.path}"]
+    # ... and music once it has played.
+    await flow.playback_finished(played.path.rpartition("/")[2], "c1")
+    await flow.wait_sent("POST", "/channels/c1/moh")
 
     assert played.body == {"media": ["sound:hello"]}
     # Answered before anything else is done with the channel; music once it waits.
@@ -134,7 +155,9 @@ async def test_intake_answers_greets_identifies_and_queues_with_music(flows: Sta
     assert opened.identified and opened.elder_id == 7
     assert isinstance(queued, CallQueued)
     assert (queued.queue, queued.priority, queued.overflow) == ("general", NORMAL, False)
-    assert flow.steps(caller.case_id) == ["call_received", "greeted", "queued"]
+    greeted = await flow.wait_step(caller.case_id, "greeted")
+    assert flow.steps(caller.case_id) == ["call_received", "queued", "greeted"]
+    assert greeted.detail == {"media": ["sound:hello"], "stopped": False}
     kinds = [type(e) for e in flow.events]
     assert [k for k in kinds if k in (ev.CallArrived, ev.CallIdentified, ev.CallQueued)] == [
         ev.CallArrived,
@@ -145,6 +168,190 @@ async def test_intake_answers_greets_identifies_and_queues_with_music(flows: Sta
     call = flow.call(caller.call_id)
     assert call is not None and type(call.state) is Queued and call.state.queue == "general"
     assert flow.desk.position(caller.call_id) == 1
+
+
+async def test_the_operator_rings_while_the_greeting_plays_and_it_stops_on_answer(
+    flows: Start,
+) -> None:
+    """R1: a caller nobody knows hears the greeting, and the free operator is rung at once;
+    their answer cuts the greeting off before the two are bridged."""
+    flow = await flows(routing(operators=(1,)), policy=Policy(greeting=("sound:hello",)))
+    caller = await flow.arrive("c1")
+    played = await flow.wait_sent("POST", f"/channels/c1/play/greeting-{HEX}")
+    leg = await flow.originated("PJSIP/op1")  # the greeting has not finished
+    assert flow.sent("POST", "/channels/c1/moh") == []  # nor music over the greeting
+    await flow.answer_leg(leg)
+    await flow.wait_state(caller.call_id, Talking)
+    bridge = await flow.wait_sent("POST", BRIDGE)
+    playback = played.path.rpartition("/")[2]
+    assert flow.trail() == [
+        "POST /channels/c1/answer",
+        f"POST {played.path}",
+        "POST /channels",
+        f"DELETE /playbacks/{playback}",
+        f"POST {bridge.path}",
+        f"POST {bridge.path}/addChannel",
+    ]
+    greeted = await flow.wait_step(caller.case_id, "greeted")
+    assert greeted.detail == {"media": ["sound:hello"], "stopped": True}
+    assert flow.steps(caller.case_id) == [
+        "call_received",
+        "queued",
+        "offered",
+        "greeted",
+        "operator_answered",
+    ]
+
+
+@pytest.mark.parametrize(("entry", "kind"), [("hotline", "elder"), ("terminal", "terminal")])
+async def test_a_known_elder_or_a_terminal_skips_the_greeting_when_an_operator_is_free(
+    flows: Start, entry: str, kind: str
+) -> None:
+    flow = await flows(
+        routing(operators=(1,)),
+        policy=Policy(greeting=("sound:hello",)),
+        identity=Identity(kind, elder_id=7),  # type: ignore[arg-type]
+    )
+    caller = await flow.arrive("c1", entry=entry)
+    await flow.originated("PJSIP/op1")
+    await flow.queued(caller)
+    assert flow.sent("POST", "/channels/c1/play/.*") == []
+    if entry == "hotline":
+        await flow.wait_step(caller.case_id, "greeting_skipped", reason="operator_free")
+
+
+async def test_a_known_elder_is_greeted_when_nobody_is_free(flows: Start) -> None:
+    flow = await flows(
+        routing(operators=(1,)),
+        availability={1: ("paused", "break")},
+        policy=Policy(greeting=("sound:hello",)),
+        identity=Identity("elder", elder_id=7),
+    )
+    caller = await flow.arrive("c1")
+    await flow.wait_sent("POST", f"/channels/c1/play/greeting-{HEX}")
+    await flow.wait_record(CallQueued, call_id=caller.call_id)
+    assert "greeting_skipped" not in flow.steps(caller.case_id)
+
+
+async def test_no_callback_is_offered_while_a_live_caller_is_being_answered(
+    flows: Start,
+) -> None:
+    cb = due_callback()
+    flow = await flows(routing(operators=(1,)), online=(), pending=[cb], place_callbacks=True)
+    placed = await flow.wait_event(ev.CallQueued, kind="callback")
+    flow.identify_gate = asyncio.Event()  # the live caller stays in Greeting meanwhile
+    caller = await flow.arrive("c1")
+    await flow.wait_sent("POST", "/channels/c1/answer")
+
+    await flow.endpoint_state("op1", online=True)  # the only operator is free now
+    await asyncio.sleep(0.2)
+    assert flow.originates() == [], "the callback must not take the operator"
+
+    flow.identify_gate.set()
+    await flow.originated("PJSIP/op1")
+    offered = await flow.wait_event(ev.CallOffered)
+    assert offered.call_id == caller.call_id
+    assert not flow.published(ev.CallOffered, call_id=placed.call_id)
+
+
+async def test_a_ringing_callback_gives_way_when_a_live_caller_arrives(flows: Start) -> None:
+    cb = due_callback()
+    flow = await flows(routing(operators=(1,)), pending=[cb], place_callbacks=True)
+    cb_leg = await flow.originated("PJSIP/op1")  # the callback rings the operator
+    caller = await flow.arrive("c1")
+
+    await flow.wait_sent("DELETE", f"/channels/{cb_leg}")  # its ring stops at once
+    await flow.wait_step(cb.case_id, "callback_offer_withdrawn", operator_id=1)
+    await flow.hang_up(flow.leg(cb_leg, "Down"), 16)  # Asterisk's end of that leg
+    leg = await flow.originated("PJSIP/op1", nth=2)  # and the caller rings them instead
+    assert flow.published(ev.CallOffered, call_id=caller.call_id, operator_ids=(1,))
+    assert not flow.recorded(OperatorStateRecord, operator_id=1, state="paused")
+    await flow.answer_leg(leg)
+    await flow.wait_state(caller.call_id, Talking)
+
+
+async def test_after_hours_the_caller_waits_at_once_and_may_still_press_1(
+    flows: Start,
+) -> None:
+    """An after-hours queue: the caller is queued (and its operator rung) while the prompt
+    plays; pressing 1 while waiting asks for a callback instead."""
+    local = dt.datetime.now(TZ)
+    opens = (local + dt.timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    closes = (local + dt.timedelta(hours=3)).time().replace(second=0, microsecond=0)
+    line = LineConfig("hotline", "day", opens=opens, closes=closes, after_hours_queue="night")
+    config = routing(
+        QueueConfig("day", members={}), QueueConfig("night", members={1: 0}), operators=(1,)
+    )
+    flow = await flows(RoutingConfig(config.queues, {"hotline": line}, config.operators))
+    caller = await flow.arrive()
+    prompt = await flow.wait_sent("POST", f"/channels/c1/play/closed-{HEX}")
+    await flow.wait_record(CallQueued, call_id=caller.call_id, queue="night")
+    leg = await flow.originated("PJSIP/op1")  # rung while the prompt plays
+
+    await flow.dtmf(caller.channel, "1")
+
+    due = await flow.wait_record(CallbackDue, call_id=caller.call_id)
+    assert (due.reason, due.queue) == ("after_hours", "day")
+    await flow.wait_sent("DELETE", f"/channels/{leg}")  # the operator's ring stops
+    await flow.wait_sent("DELETE", f"/playbacks/{prompt.path.rpartition('/')[2]}")
+    await flow.finish_playback("c1", "bye")
+    ended = await flow.wait_record(CallEnded, call_id=caller.call_id)
+    assert ended.ended_by == "service"
+    assert not flow.recorded(OperatorStateRecord, operator_id=1, state="paused")
+
+
+async def test_a_callback_waiting_in_its_queue_can_be_cancelled(flows: Start) -> None:
+    cb = due_callback()
+    flow = await flows(routing(operators=(1,)), online=(), pending=[cb], place_callbacks=True)
+    placed = await flow.wait_event(ev.CallQueued, kind="callback")
+    flow.scheduler.cancel(cb.callback_id, "boss")  # no operator yet: it waits in the queue
+    closed = await flow.wait_record(CallbackClosed, callback_id=cb.callback_id)
+    assert closed.outcome == "cancelled"
+    await flow.wait_gone(placed.call_id)
+    assert flow.desk.position(placed.call_id) is None
+    await flow.endpoint_state("op1", online=True)
+    await asyncio.sleep(0.2)
+    assert flow.originates() == []  # nothing left to offer
+    assert flow.scheduler.pending() == []
+
+
+async def test_a_callback_ringing_an_operator_can_be_cancelled_not_one_being_dialled(
+    flows: Start,
+) -> None:
+    ringing, dialling = due_callback(), due_callback("13900000012")
+    flow = await flows(
+        two_operators(), pending=[ringing, dialling], place_callbacks=True, callback_ring_s=30
+    )
+    legs_ = [await flow.originated("PJSIP/op1"), await flow.originated("PJSIP/op2")]
+    offers = {o.operator_ids[0]: o.call_id for o in flow.published(ev.CallOffered)}
+    calls = {flow.call(c).info.number: c for c in offers.values()}  # type: ignore[union-attr]
+    by_number = {c: leg for c, leg in zip(offers.values(), legs_, strict=True)}
+    # The second callback's operator answers: its number is dialled now.
+    await flow.answer_leg(by_number[calls["13900000012"]])
+    await flow.originated("PJSIP/13900000012@pstn")
+    with pytest.raises(Refused, match="being dialled"):
+        flow.scheduler.cancel(dialling.callback_id, "boss")
+    # The first still rings its operator: cancelled, the ring stops, nobody paused.
+    flow.scheduler.cancel(ringing.callback_id, "boss")
+    await flow.wait_sent("DELETE", f"/channels/{by_number[calls[CALLEE]]}")
+    await flow.wait_gone(calls[CALLEE])
+    assert not flow.recorded(OperatorStateRecord, state="paused")
+    assert [p.callback_id for p in flow.scheduler.pending()] == [dialling.callback_id]
+
+
+async def test_two_abandoned_calls_from_one_number_make_one_callback(flows: Start) -> None:
+    flow = await flows(routing(operators=()), place_callbacks=False)
+    first = await flow.arrive("c1")
+    await flow.queued(first)
+    await flow.hang_up(first.channel)
+    due = await flow.wait_record(CallbackDue, call_id=first.call_id)
+    second = await flow.arrive("c2")  # the same number, again
+    await flow.queued(second)
+    await flow.hang_up(second.channel)
+    merged = await flow.wait_step(second.case_id, "callback_merged")
+    assert merged.detail["callback_id"] == str(due.callback_id)
+    assert len(flow.recorded(CallbackDue)) == 1
+    assert [p.callback_id for p in flow.scheduler.pending()] == [due.callback_id]
 
 
 # --- 2. the caller hangs up while waiting ---------------------------------------------
@@ -401,11 +608,17 @@ async def test_after_hours_caller_pressing_1_gets_a_callback_and_is_hung_up(
     assert flow.trail() == [
         "POST /channels/c1/answer",
         f"POST {prompt.path}",
+        f"DELETE /playbacks/{prompt.path.rpartition('/')[2]}",  # the key pressed during it
         f"POST {bye.path}",
         "DELETE /channels/c1",
     ]
     assert flow.originates() == []  # though the operator is free: the line is closed
-    assert flow.steps(caller.case_id) == ["call_received", "after_hours", "callback_due"]
+    assert flow.steps(caller.case_id) == [
+        "call_received",
+        "after_hours",
+        "callback_due",
+        "after_hours_told",
+    ]
     assert not flow.recorded(CallQueued)
 
 
@@ -609,24 +822,12 @@ async def test_adopted_caller_whose_dialplan_is_not_shown_keeps_the_hotline_entr
 
 # --- 11. a callback attempt (Dialing) --------------------------------------------------
 
-CALLEE = "13900000011"
-
 
 @pytest.mark.parametrize("callee", ["busy", "answers"])
 async def test_callback_waits_below_live_callers_then_dials_the_number(
     flows: Start, callee: str
 ) -> None:
-    cb = Pending(
-        callback_id=uuid.uuid4(),
-        case_id=uuid.uuid4(),
-        number=CALLEE,
-        queue="general",
-        due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
-        attempt=1,
-        max_attempts=3,
-        spacing_s=900,
-        reason="abandoned",
-    )
+    cb = due_callback()
     flow = await flows(two_operators(), online=(), pending=[cb], place_callbacks=True)
     placed = await flow.wait_event(ev.CallQueued, kind="callback")
     assert (placed.queue, placed.priority) == ("general", CALLBACK)
@@ -642,6 +843,11 @@ async def test_callback_waits_below_live_callers_then_dials_the_number(
     assert len(flow.published(ev.CallOffered)) == 1  # the callback waits on
 
     await flow.endpoint_state("op2", online=True)
+    await asyncio.sleep(0.2)
+    # Live callers first, always: op2 is kept for the caller while op1's phone rings.
+    assert len(flow.published(ev.CallOffered)) == 1
+    await flow.answer_leg(await flow.originated("PJSIP/op1"))
+    await flow.wait_state(caller.call_id, Talking)
 
     op_leg = await flow.originated("PJSIP/op2")
     offer = await flow.wait_event(ev.CallOffered, call_id=placed.call_id)
@@ -681,7 +887,7 @@ async def test_callback_waits_below_live_callers_then_dials_the_number(
         attempted = await flow.wait_record(CallbackAttempted, callback_id=cb.callback_id)
         assert (attempted.outcome, attempted.next_due_at) == ("answered", None)
         assert flow.recorded(CaseOwned, case_id=cb.case_id, operator_id=2)
-        created = await flow.wait_sent("POST", BRIDGE)
+        created = await flow.wait_sent("POST", BRIDGE, nth=2)  # the first: the live caller's
         tag = BridgeTag.parse(query(created)["name"])
         assert tag == BridgeTag(placed.call_id, cb.case_id, "general", "callback")
         bridge_id = created.path.rpartition("/")[2]
@@ -692,7 +898,10 @@ async def test_callback_waits_below_live_callers_then_dials_the_number(
         assert not flow.hung_up(op_leg) and not flow.hung_up(out_leg)
         assert flow.scheduler.pending() == []
     assert flow.sent("DELETE", f"/playbacks/ringback-{HEX}")
-    assert flow.call(caller.call_id) is not None  # the live caller still rings op1
+    call = flow.call(caller.call_id)  # the live caller still talks with op1
+    assert (
+        call is not None and isinstance(call.state, Talking) and call.state.party.operator_id == 1
+    )
 
 
 # --- 12. a failing handler: the duty phones -------------------------------------------
@@ -782,3 +991,19 @@ async def test_a_caller_who_gets_through_has_their_waiting_callback_closed(
     assert (done.callback_id, done.outcome) == (later.callback_id, "talked")
     await flow.wait_step(later.case_id, "callback_done", reason="the caller called again")
     assert flow.scheduler.pending() == []
+
+
+async def test_asterisk_is_asked_for_only_the_events_the_service_acts_on(flows: Start) -> None:
+    flow = await flows()
+    (asked,) = flow.sent("PUT", "/applications/hotline/eventFilter")
+    allowed = {e["type"] for e in asked.body["allowed"]}
+    assert allowed == {
+        "StasisStart",
+        "StasisEnd",
+        "ChannelHangupRequest",
+        "ChannelDestroyed",
+        "ChannelDtmfReceived",
+        "PlaybackFinished",
+        "EndpointStateChange",
+        "ApplicationReplaced",  # Asterisk filters this one too: never leave it out
+    }

@@ -215,3 +215,84 @@ def test_the_owner_is_kept_when_the_call_overflows() -> None:
     floor.move(CALL_A, "emergency", 120.0)
     floor.set_availability(1, "ready", None, 121.0)
     assert floor.offers(121.0) == [Offer(CALL_A, (1,), 15)]
+
+
+# --- live callers first, always (R1): callbacks wait for every live caller ------------------
+
+CALLBACK_A, CALLBACK_B = uuid.UUID(int=11), uuid.UUID(int=12)
+
+
+def two_queues() -> RoutingConfig:
+    """op1 serves general, op2 general and emergency, op3 only social."""
+    return RoutingConfig(
+        queues={
+            "general": QueueConfig("general", members={1: 0, 2: 0}),
+            "emergency": QueueConfig("emergency", members={2: 0}),
+            "social": QueueConfig("social", members={3: 0}),
+        },
+        lines={"hotline": LineConfig("hotline", "general")},
+        operators={i: OperatorConfig(i, f"op{i}", 1) for i in (1, 2, 3)},
+    )
+
+
+def test_a_callback_is_offered_only_when_no_live_caller_waits_for_the_operator() -> None:
+    floor = ready_floor(two_queues(), idle={1: 0.0, 2: 1.0, 3: 2.0})
+    floor.enqueue(CALLBACK_A, "general", -10, 10.0, live=False)
+    floor.enqueue(CALL_A, "emergency", EMERGENCY, 11.0)
+    floor.set_availability(2, "paused", "break", 0.0)  # the one serving emergency is away
+    # A live caller waits in emergency (nobody free for it): op2 serves it but is paused;
+    # op1 does not serve emergency, so the callback may go to op1.
+    assert floor.offers(12.0) == [Offer(CALLBACK_A, (1,), 15)]
+
+
+def test_a_live_caller_waiting_holds_every_operator_of_its_queue() -> None:
+    floor = ready_floor(two_queues(), idle={1: 0.0, 2: 1.0, 3: 2.0})
+    floor.enqueue(CALLBACK_A, "general", -10, 10.0, live=False)
+    floor.enqueue(CALL_A, "general", NORMAL, 11.0)
+    offers = floor.offers(12.0)
+    assert offers == [Offer(CALL_A, (1,), 15)]  # op2 is free, yet the callback waits
+    floor.offered(offers[0], "general")
+    assert floor.offers(12.5) == []  # the caller rings op1: op2 stays held for it
+    floor.connected(CALL_A, 1)
+    assert floor.offers(13.0) == [Offer(CALLBACK_A, (2,), 15)]  # answered: now the callback
+
+
+def test_a_caller_being_answered_holds_the_operators_before_it_is_queued() -> None:
+    floor = ready_floor(two_queues())
+    floor.enqueue(CALLBACK_A, "general", -10, 10.0, live=False)
+    floor.enqueue(CALLBACK_B, "social", -10, 10.0, live=False)
+    floor.arrive(CALL_A, "general", 11.0)  # answered, identified, greeted: not queued yet
+    assert floor.offers(11.5) == [Offer(CALLBACK_B, (3,), 15)]  # op3 serves another queue
+    # A caller that never reached the queue (a lost event) does not hold them forever.
+    assert floor.offers(11.0 + 31.0) != []
+    floor.leave(CALL_A)  # hung up during the greeting
+    assert CALL_A not in floor.arriving
+
+
+def test_a_ringing_callback_gives_way_to_a_live_caller() -> None:
+    floor = ready_floor(two_queues(), idle={1: 0.0, 2: 1.0, 3: 2.0})
+    floor.enqueue(CALLBACK_A, "general", -10, 10.0, live=False)
+    (offer,) = floor.offers(10.0)
+    floor.offered(offer, "general")
+    assert offer.operator_ids == (1,)
+    assert floor.callback_offers_to_withdraw(11.0) == []
+    floor.arrive(CALL_A, "general", 11.0)
+    assert floor.callback_offers_to_withdraw(11.0) == [(CALLBACK_A, 1)]
+    floor.withdrawn(CALLBACK_A, 1)
+    assert floor.operators[1].offered is None and floor.operators[1].availability == "ready"
+    assert 1 not in floor.waiting[CALLBACK_A].tried  # not a refusal: offered again later
+    floor.enqueue(CALL_A, "general", NORMAL, 11.1)
+    assert floor.offers(11.2) == [Offer(CALL_A, (1,), 15)]
+
+
+def test_offers_with_nobody_free_cost_nothing_whatever_waits() -> None:
+    floor = ready_floor()
+    for op_id in (1, 2, 3):
+        floor.set_availability(op_id, "paused", "break", 0.0)
+    for i in range(5000):
+        floor.enqueue(uuid.UUID(int=1000 + i), "general", -10, float(i), live=False)
+    assert floor.offers(6000.0) == []
+    assert floor._ordered is None  # nothing was even sorted
+    floor.set_availability(1, "ready", None, 6000.0)
+    (offer,) = floor.offers(6001.0)
+    assert offer == Offer(uuid.UUID(int=1000), (1,), 15)  # the oldest callback first

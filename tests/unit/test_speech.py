@@ -202,10 +202,12 @@ class RecordingSpeech(Speech):
     def __init__(self) -> None:
         super().__init__(Path("/nonexistent"), "hotline")
         self.texts: list[str] = []
+        self.rates: dict[str, int | None] = {}
 
-    async def say(self, text: str, *, lang: str = "zh") -> Sound:
+    async def say(self, text: str, *, lang: str = "zh", rate: int | None = None) -> Sound:
         self.texts.append(text)
-        stem = self.stem(text, lang=lang)
+        self.rates[text] = rate
+        stem = self.stem(text, lang=lang, rate=rate)
         return Sound(f"sound:hotline/{stem}", Path(f"/nonexistent/{stem}.wav"), False, 0.0)
 
 
@@ -228,6 +230,16 @@ async def test_prompts_are_synthesised_unless_overridden() -> None:
         ]
     )
     assert prompts["elder_dropped"] == f"sound:hotline/{speech.stem(texts.elder_dropped)}"
+
+
+async def test_the_greeting_is_one_short_sentence_said_a_little_faster() -> None:
+    """R1/R3: the operator is rung while it plays; it only says where the caller is."""
+    speech = RecordingSpeech()
+    texts = PromptTexts()
+    prompts = await build_prompts(speech, texts, {})
+    assert speech.rates[texts.greeting] == 150 and speech.rates[texts.after_hours] is None
+    assert texts.greeting.count("。") == 1 and len(texts.greeting) <= 12
+    assert prompts["greeting"] == f"sound:hotline/{speech.stem(texts.greeting, rate=150)}"
 
 
 @pytest.mark.parametrize(

@@ -173,6 +173,19 @@ async def test_prompts_are_synthesised_and_overrides_left_alone(sounds: Path) ->
         assert spoken(f) > 2
 
 
+async def test_the_default_greeting_lasts_under_3_seconds_without_dead_air(sounds: Path) -> None:
+    """R1: the greeting plays while the operator's softphone rings; it is one short sentence,
+    and the half second of silence espeak-ng puts before and after words is cut."""
+    prompts = await build_prompts(Speech(sounds, "hotline"), PromptTexts(), {})
+    path = sounds / (prompts["greeting"].rpartition("/")[2] + ".wav")
+    assert 1.5 < spoken(path) < 3.0
+    with wave.open(str(path), "rb") as w:
+        samples = array.array("h", w.readframes(w.getnframes()))
+    edge = 8000 // 20  # 50 ms
+    assert max(abs(v) for v in samples[: edge * 2]) > 300  # speech within the first 100 ms
+    assert max(abs(v) for v in samples[-edge * 2 :]) > 30  # and to the last 100 ms
+
+
 async def test_missing_espeak(
     sounds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

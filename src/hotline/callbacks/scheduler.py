@@ -21,13 +21,19 @@ from typing import Literal
 from hotline.callbacks import policy
 from hotline.callbacks.dialer import AttemptResult
 from hotline.callbacks.store import Pending
-from hotline.calls.messages import Refused
+from hotline.calls.messages import CANCELLED, Refused
 from hotline.calls.phases import LiveState, Queued
 from hotline.calls.ports import CallbackRequest, Publish, Record
 from hotline.calls.session import Call, CallInfo, now
 from hotline.core import events as ev
 from hotline.core.ids import attempt_call_id, callback_id_for
-from hotline.core.records import CallbackAttempted, CallbackClosed, CallbackDue, CaseStep
+from hotline.core.records import (
+    CallbackAttempted,
+    CallbackClosed,
+    CallbackDue,
+    CallbackRenewed,
+    CaseStep,
+)
 from hotline.core.words import CALLBACK
 from hotline.queues.config import QueueConfig
 
@@ -57,6 +63,7 @@ class Scheduler:
         self._place: Place | None = None
         self._pending: dict[uuid.UUID, Pending] = {}
         self._by_call: dict[uuid.UUID, Pending] = {}
+        self._calls: dict[uuid.UUID, Call] = {}  # the call placed for each active callback
         self._wake = asyncio.Event()
 
     def queue_config(self, name: str) -> QueueConfig | None:
@@ -77,9 +84,22 @@ class Scheduler:
     # --- asking ----------------------------------------------------------------------
 
     def request(self, request: CallbackRequest) -> None:
-        """From the call flow: a caller hung up while waiting, or asked after hours."""
+        """From the call flow: a caller hung up while waiting, or asked after hours. One
+        pending callback per number and queue: a caller who tries again and hangs up again
+        updates the callback already waiting (due at the sooner time) rather than adding one."""
         if request.number is None:
             self._step(request.case_id, "callback_impossible", reason=request.reason)
+            return
+        same = next(
+            (
+                cb
+                for cb in self._pending.values()
+                if cb.number == request.number and cb.queue == request.queue
+            ),
+            None,
+        )
+        if same is not None:
+            self._merge(same, request)
             return
         callback_id = callback_id_for(request.call_id, request.reason)
         self._add(
@@ -127,12 +147,35 @@ class Scheduler:
             del self._pending[cb.callback_id]
             self._close(cb, "talked", operator_id, by=None, detail="the caller called again")
 
+    def _merge(self, cb: Pending, request: CallbackRequest) -> None:
+        sooner = cb.active is None and request.due_at < cb.due_at
+        if sooner:
+            cb.due_at = request.due_at
+            self._record(CallbackRenewed(callback_id=cb.callback_id, due_at=cb.due_at))
+            self._scheduled(cb)
+            self._wake.set()
+        self._step(
+            request.case_id,
+            "callback_merged",
+            callback_id=str(cb.callback_id),
+            reason=request.reason,
+            due_at=cb.due_at.isoformat(),
+        )
+        log.info("callback %s: the number asked again (%s)", cb.callback_id, request.reason)
+
     def cancel(self, callback_id: uuid.UUID, by: str) -> None:
+        """Cancel a pending callback: also one whose call waits for (or rings) an operator,
+        which leaves the queue; refused (Refused) only while its number is being dialled."""
         cb = self._pending.get(callback_id)
         if cb is None:
             raise KeyError(callback_id)
         if cb.active is not None:
-            raise Refused("a call is being placed for this callback now")
+            call = self._calls.get(cb.active)
+            if call is not None and not isinstance(call.state, Queued):  # Ringing is one too
+                raise Refused("its number is being dialled for an operator now")
+            if call is not None:
+                call.cancelled = True  # checked before the call moves on; the signal wakes it
+                call.deliver(CANCELLED)
         del self._pending[callback_id]
         self._close(cb, "cancelled", None, by=by)
 
@@ -206,9 +249,9 @@ class Scheduler:
         """Owned task: place each callback's call when it is due."""
         while True:
             now = self._clock()
-            for cb in self.pending():
-                if cb.active is None and cb.due_at <= now:
-                    self._attempt(cb, now)
+            due = [cb for cb in self._pending.values() if cb.active is None and cb.due_at <= now]
+            for cb in sorted(due, key=lambda cb: cb.due_at):
+                self._attempt(cb, now)
             waiting = [cb.due_at for cb in self._pending.values() if cb.active is None]
             self._wake.clear()
             timeout = (
@@ -236,6 +279,7 @@ class Scheduler:
         log.info("callback %s: attempt %d queued in %s", cb.callback_id, cb.attempt, cb.queue)
         call = self._place(info, Queued(now, None, cb.queue, CALLBACK, now), self._call_done)
         call.case_owner = cb.owner  # set before its task first runs: offered to them first
+        self._calls[call_id] = call
 
     def report(self, call_id: uuid.UUID, result: AttemptResult) -> None:
         """From the dialer: how the attempt went."""
@@ -293,6 +337,7 @@ class Scheduler:
     def _call_done(self, call: Call) -> None:
         """A call placed for a callback has ended (after its report, or without one)."""
         cb = self._by_call.pop(call.info.call_id, None)
+        self._calls.pop(call.info.call_id, None)
         if cb is None:
             return
         cb.active = None

@@ -1,17 +1,22 @@
-"""Where a call is answered: answer at once, greet (R3), identify the caller, open the case.
+"""Where a call is answered: answer at once, identify the caller, greet (R3), open the case.
 
 Phases Arriving and Greeting; the call leaves them in Routing (the line decides where it
-waits). A call adopted after a restart is answered (if it was not) and carries on without a
-second greeting or a second `call_received` on its timeline.
+waits) without waiting for the greeting: it plays while the operators' softphones already
+ring, and stops when one answers (R1: no machine prompt delays the human; R3's greeting is
+the operator's own words). An identified elder's call and a terminal's call skip the greeting
+altogether when an operator is free. The line knows the caller is coming from the first
+moment (the lobby), so no callback is offered to its operators meanwhile. A call adopted
+after a restart is answered (if it was not) and carries on without a second greeting or a
+second `call_received` on its timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 
 from hotline.calls.phases import Arriving, Greeting
+from hotline.calls.ports import Lobby, NoLobby
 from hotline.calls.session import Call, Why, now
 from hotline.core import events as ev
 from hotline.core.records import CallAnswered, CallIdentified, CaseOpened
@@ -32,10 +37,12 @@ class Intake:
         identify: Identify,
         identified: Identified | None = None,
         case_owner: CaseOwner | None = None,
+        lobby: Lobby | None = None,
     ) -> None:
         self._identify = identify
         self._identified = identified
         self._case_owner = case_owner
+        self._lobby = lobby or NoLobby()
 
     async def run(self, call: Call, state: Arriving | Greeting) -> None:
         if isinstance(state, Arriving):
@@ -44,10 +51,11 @@ class Intake:
         await self._greet_and_open(call, state)
 
     async def leave(self, call: Call, state: Arriving | Greeting, why: Why) -> None:
-        return None  # nothing of ours to tidy: no legs, no bridge, not queued yet
+        self._lobby.leave(call.info.call_id)  # no legs, no bridge, not queued yet
 
     async def _answer(self, call: Call, state: Arriving) -> None:
         assert call.channel is not None
+        self._lobby.arriving(call.info.call_id, call.info.entry)
         if not call.resumed:
             call.record_start()
             call.publish(
@@ -64,23 +72,23 @@ class Intake:
 
     async def _greet_and_open(self, call: Call, state: Greeting) -> None:
         assert call.channel is not None
-        greeting = call.policy.greeting
-        # A resumed caller is not greeted twice; a terminal's alarm goes straight to a human.
-        if call.resumed or not greeting or call.info.entry == "terminal":
-            await self._open_case(call)
-            call.state = state.greeted()
-            return
-        playback_id = f"greet-{uuid.uuid4().hex}"
-        await call.ari.play(call.channel, list(greeting), playback_id)
-        await self._open_case(call)
-        if not await call.until_played(playback_id, call.policy.greeting_timeout):
-            call.log.warning("greeting did not finish in time; carrying on")
-        call.state = state.greeted()
-        call.step("greeted", media=list(greeting))  # media names only: what was played
-
-    async def _open_case(self, call: Call) -> None:
         info = call.info
-        identity = await self._who(call)
+        identity = await self._who(call)  # from memory: microseconds
+        greeting = call.policy.greeting
+        # A resumed caller is not greeted twice; a terminal's alarm goes straight to a human,
+        # and so does an elder we know when someone is free to answer at once.
+        skipped = False
+        if not (call.resumed or not greeting or info.entry == "terminal"):
+            skipped = identity.caller_kind == "elder" and self._lobby.free_for(info.entry)
+            if not skipped:
+                await call.play_intro("greeting", greeting, "greeted")
+        await self._open_case(call, identity)
+        if skipped:
+            call.step("greeting_skipped", reason="operator_free")
+        call.state = state.greeted()
+
+    async def _open_case(self, call: Call, identity: Identity) -> None:
+        info = call.info
         call.elder_id = identity.elder_id
         if identity.elder_id is not None:
             call.case_owner = await self._owner(call, identity.elder_id)

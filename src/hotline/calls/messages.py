@@ -22,6 +22,7 @@ class Signal:
 
 VANISHED = Signal("vanished")  # reconciliation found the customer's channel gone
 HAND_OVER = Signal("hand_over")  # the service is shutting down
+CANCELLED = Signal("cancelled")  # a callback waiting for an operator was cancelled
 
 
 class HandOverRequested(Exception):

@@ -35,6 +35,29 @@ class Seats(Protocol):
     def finished(self, call_id: uuid.UUID, operator_id: int, queue: str) -> None: ...
 
 
+class Lobby(Protocol):
+    """Live callers before they wait in a queue (the desk): the operators serving their
+    line are held for them (no callback is offered to them, R1), and whether one of those
+    operators is free now (then an identified elder or a terminal skips the greeting)."""
+
+    def arriving(self, call_id: uuid.UUID, entry: str) -> None: ...
+
+    def free_for(self, entry: str) -> bool: ...
+
+    def leave(self, call_id: uuid.UUID) -> None: ...
+
+
+class NoLobby:
+    def arriving(self, call_id: uuid.UUID, entry: str) -> None:
+        return None
+
+    def free_for(self, entry: str) -> bool:
+        return False
+
+    def leave(self, call_id: uuid.UUID) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class CallbackRequest:
     """A caller to call back: hung up while waiting, or asked for it after hours."""
@@ -45,6 +68,16 @@ class CallbackRequest:
     reason: str  # abandoned | after_hours
     queue: str
     waited_s: float | None
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CallbackOffer:
+    """After hours: pressing `digit` while waiting asks to be called back from `queue` at
+    `due_at` (when the line opens) instead of waiting on."""
+
+    digit: str
+    queue: str
     due_at: dt.datetime
 
 

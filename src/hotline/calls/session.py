@@ -12,6 +12,7 @@ the dialplan's duty ring group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -36,7 +37,7 @@ from hotline.calls.messages import (
     Signal,
 )
 from hotline.calls.phases import CallState, Ended, LiveState
-from hotline.calls.ports import CallbackDesk, Legs, NoCallbacks, Publish, Record
+from hotline.calls.ports import CallbackDesk, CallbackOffer, Legs, NoCallbacks, Publish, Record
 from hotline.core import events as ev
 from hotline.core.events import CallKind
 from hotline.core.records import CallEnded, CallStarted, CaseStep, Op
@@ -114,6 +115,14 @@ class Call:
         self.reached_human = False  # a person (operator, outside party) has taken the call
         self.elder_id: int | None = None  # who the caller is (or calls about), once identified
         self.case_owner: int | None = None  # owner of the elder's open case: offered first (R14)
+        # What the caller hears before the music while waiting: the greeting, the after-hours
+        # prompt (playback id -> its name and media, in the order queued on the channel). It
+        # plays while the operators' softphones already ring, and stops when one answers (R1).
+        self.intro: dict[str, tuple[str, tuple[str, ...]]] = {}  # id -> (timeline step, media)
+        # After hours: the digit the caller may press while waiting to be called back instead.
+        self.callback_offer: CallbackOffer | None = None
+        # A callback cancelled while its call waited for an operator: it leaves the queue.
+        self.cancelled = False
         self.ari = ari
         self.legs = legs
         self.policy = policy
@@ -154,7 +163,36 @@ class Call:
             return None
         if self.channel is not None and isinstance(item, _END_EVENTS) and self._mine(item):
             raise await self._await_end(0.5, first=item)
+        if isinstance(item, PlaybackFinished) and item.playback.id in self.intro:
+            self._intro_played(item.playback.id, stopped=False)
         return item
+
+    # --- the intro: what plays before the music ----------------------------------------
+
+    async def play_intro(self, kind: str, media: Sequence[str], step: str) -> None:
+        """Queue `media` on the caller's channel in front of the music (greeting, after-hours
+        prompt); the call carries on at once: it waits, and operators ring, meanwhile. Once
+        played (or stopped) it is the timeline's `step`."""
+        assert self.channel is not None
+        playback_id = f"{kind}-{uuid.uuid4().hex}"
+        self.intro[playback_id] = (step, tuple(media))
+        try:
+            await self.ari.play(self.channel, list(media), playback_id)
+        except BaseException:
+            self.intro.pop(playback_id, None)
+            raise
+
+    async def stop_intro(self) -> None:
+        """An operator answered (or the call leaves): whatever still plays stops at once, the
+        newest first so that nothing queued behind it starts."""
+        for playback_id in reversed(list(self.intro)):
+            with contextlib.suppress(AriError):  # it may have ended on its own just now
+                await self.ari.stop_playback(playback_id)
+            self._intro_played(playback_id, stopped=True)
+
+    def _intro_played(self, playback_id: str, *, stopped: bool) -> None:
+        step, media = self.intro.pop(playback_id)
+        self.step(step, media=list(media), stopped=stopped)  # media names only
 
     async def until_played(self, playback_id: str, seconds: float) -> bool:
         """Wait for the end of a playback; False if it did not end in ``seconds``."""
@@ -237,6 +275,7 @@ class Call:
             self.finish(Ended(now(), "service"))
             return
         context, exten, priority = FALLBACK_DIALPLAN
+        await self.stop_intro()  # the dialplan's ring group must not wait behind a prompt
         await self.ari.continue_in_dialplan(
             self.channel, context=context, extension=exten, priority=priority
         )

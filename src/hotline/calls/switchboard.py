@@ -23,9 +23,13 @@ from typing import Protocol
 from hotline.ari import AriClient, AriError, StreamConnected, StreamDisconnected
 from hotline.ari.events import (
     ApplicationReplaced,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
     EndpointStateChange,
     Event,
     PlaybackFinished,
+    StasisEnd,
     StasisStart,
 )
 from hotline.ari.models import Bridge, Channel
@@ -39,6 +43,22 @@ from hotline.core.phone import try_normalise
 from hotline.core.words import ENTRIES
 
 log = logging.getLogger(__name__)
+
+
+# The events the service acts on; Asterisk is asked to send no others (a call's channel
+# also has its variables set, its state changed, playbacks started, dialplan steps taken:
+# about as many events again, each a frame to read and parse). A handler that needs one
+# more kind of event adds it here.
+EVENTS = (
+    StasisStart,
+    StasisEnd,
+    ChannelHangupRequest,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    PlaybackFinished,
+    EndpointStateChange,
+    ApplicationReplaced,
+)
 
 
 class AppTakenOver(Exception):
@@ -90,15 +110,12 @@ class Switchboard:
         self._done: dict[str, Callable[[Call], None]] = {}
         self._watchers: dict[str, Watcher] = {}  # channel id -> who follows it (no call)
         self.connected = False  # events socket up and reconciled
-        self._recent: dict[int, None] = {}  # insertion-ordered: the oldest goes first
 
     @property
     def live(self) -> int:
         return len(self._calls)
 
     async def handle(self, item: Event | StreamConnected | StreamDisconnected) -> None:
-        if isinstance(item, Event) and self._seen(item):
-            return  # the endpoint subscription repeats every channel event once
         match item:
             case StreamConnected():
                 if self._on_connect is not None:
@@ -128,18 +145,6 @@ class Switchboard:
                 channel = getattr(item, "channel", None)
                 if isinstance(channel, Channel):
                     self._deliver(channel.id, item)
-
-    def _seen(self, event: Event) -> bool:
-        """True for an event already handled: the very same event, byte for byte."""
-        key = hash(event.model_dump_json())
-        if key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > 512:
-            del self._recent[next(iter(self._recent))]
-        return False
-
-    # --- legs (calls.ports.Legs) -----------------------------------------------------
 
     def attach(self, channel_id: str, key: str) -> None:
         """Route another leg's events (an operator's, a party's) to the call `key`."""
@@ -408,6 +413,10 @@ class Switchboard:
 
     async def _reconcile_endpoints(self) -> None:
         """Follow the operators' softphones: subscribe to PJSIP endpoints, read their states."""
+        try:
+            await self._ari.filter_events(self._app, [e.__name__ for e in EVENTS])
+        except AriError as err:  # every event then comes: slower, not wrong
+            log.warning("reconcile: events not filtered (%s)", err.status)
         try:
             await self._ari.subscribe(self._app, "endpoint:PJSIP")
             endpoints = await self._ari.list_endpoints()

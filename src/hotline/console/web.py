@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hotline.api.auth import PRINCIPAL, Principal
 from hotline.console import sessions
 from hotline.console.sessions import Session
-from hotline.console.words import CLASS_NAMES, Lang, lang_of, step, word
+from hotline.console.words import CLASS_NAMES, Lang, lang_of, named, step, word
 
 LANG_COOKIE = "hotline_lang"
 SESSION: web.RequestKey[Session] = web.RequestKey("console_session", Session)
@@ -56,6 +56,7 @@ def render_text(name: str, lang_: Lang, tz: ZoneInfo, **context: Any) -> str:
     return template.render(
         t=lambda key: word(key, lang_),
         step=lambda kind: step(kind, lang_),
+        named=lambda prefix, value: named(prefix, value, lang_),
         lang=lang_,
         local=lambda at, fmt="%Y-%m-%d %H:%M": local(at, tz, fmt),
         classes=tuple(CLASS_NAMES),

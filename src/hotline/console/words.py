@@ -32,6 +32,13 @@ _WORDS: dict[str, tuple[str, str]] = {
     "reason_training": ("培训", "Training"),
     "reason_meeting": ("会议", "Meeting"),
     "reason_admin": ("事务", "Paperwork"),
+    "reason_wrap_up": ("话后整理", "Wrap-up"),
+    "why_offered": ("来电弹屏", "Call offered"),
+    "why_owner": ("本人工单", "Own case"),
+    "why_search": ("查询（已说明原因）", "Searched, with a reason"),
+    "why_supervisor": ("班长查看", "Supervisor"),
+    "why_admin": ("管理员查看", "Admin"),
+    "reason_rang_out": ("来电未接，已自动暂停", "Paused: let a call ring out"),
     "incoming": ("来电", "Incoming call"),
     "no_call": ("暂无来电", "No call"),
     "line": ("线路", "Line"),
@@ -324,6 +331,11 @@ CLASS_NAMES: dict[str, tuple[str, str]] = {  # R6, with the consultation sub-cla
 STEP_NAMES: dict[str, tuple[str, str]] = {  # the timeline's steps (others show as named)
     "call_received": ("来电接入", "Call received"),
     "greeted": ("已播放问候语", "Greeted"),
+    "greeting_skipped": ("有空闲坐席，未播问候语", "Greeting skipped: an operator was free"),
+    "after_hours_told": ("已告知非服务时间", "Told the line is closed"),
+    "callback_merged": ("并入已有回电", "Joined the callback already due"),
+    "callback_offer_withdrawn": ("回电振铃让给来电", "Callback ring given up for a caller"),
+    "callback_left_queue": ("回电已取消", "Callback cancelled while waiting"),
     "queued": ("排队", "Queued"),
     "offered": ("振铃", "Offered"),
     "operator_answered": ("坐席接听", "Operator answered"),
@@ -361,6 +373,16 @@ def step(kind: str, lang: Lang) -> str:
     if pair is None:
         return kind
     return pair[0] if lang == "zh" else pair[1]
+
+
+def named(prefix: str, value: str | None, lang: Lang) -> str:
+    """A code said in words (`reason_` + "rang_out": "Paused: let a call ring out"); a code
+    without a translation (a supervisor's own pause reason) shows as it was written."""
+    if not value:
+        return ""
+    key = prefix + value
+    said = word(key, lang)
+    return value if said == key else said
 
 
 def word(key: str, lang: Lang) -> str:

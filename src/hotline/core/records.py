@@ -146,6 +146,15 @@ class CallbackAttempted(_Op):
     next_due_at: dt.datetime | None
 
 
+class CallbackRenewed(_Op):
+    """The number of a pending callback asked again (hung up waiting once more): the one
+    callback is due at `due_at` now, sooner than it was."""
+
+    op: Literal["callback_renewed"] = "callback_renewed"
+    callback_id: uuid.UUID
+    due_at: dt.datetime
+
+
 class CallbackClosed(_Op):
     op: Literal["callback_closed"] = "callback_closed"
     callback_id: uuid.UUID
@@ -278,6 +287,7 @@ Op = Annotated[
     | CallbackDue
     | CallbackAttempted
     | CallbackClosed
+    | CallbackRenewed
     | OperatorStateRecord
     | CaseClassified
     | LegSeen

@@ -19,6 +19,7 @@ from hotline.core.records import (
     CallbackAttempted,
     CallbackClosed,
     CallbackDue,
+    CallbackRenewed,
     CallBreached,
     CallConnected,
     CallEnded,
@@ -183,6 +184,11 @@ _CALLBACK_CLOSED = (
         done_at=_P("at"),
         done_by=_P("operator_id"),
     )
+)
+_CALLBACK_RENEWED = (
+    update(_TABLES["callbacks"])
+    .where(_callbacks.id == _P("callback_id"), _callbacks.status == "pending")
+    .values(due_at=func.least(_callbacks.due_at, _P("due_at", type_=_callbacks.due_at.type)))
 )
 _CASE_CALLBACK_DUE = (
     update(_TABLES["cases"])
@@ -406,6 +412,7 @@ _STATEMENTS: dict[type, tuple[UpdateBase, ...]] = {
     CallbackDue: (_CALLBACK, _CASE_CALLBACK_DUE),
     CallbackAttempted: (_ATTEMPT, _CALLBACK_TRIED),
     CallbackClosed: (_CALLBACK_CLOSED,),
+    CallbackRenewed: (_CALLBACK_RENEWED,),
     CallEnded: (_CALL_ENDED,),
     CaseClassified: (_CASE_CLASSIFIED,),
     LegSeen: (_LEG_SEEN,),

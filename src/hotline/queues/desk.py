@@ -45,6 +45,13 @@ class OfferSignal:
     endpoints: dict[int, str]  # operator id -> PJSIP endpoint
 
 
+@dataclass(frozen=True)
+class WithdrawSignal:
+    """To a callback's task: stop ringing this operator, a live caller waits for them."""
+
+    operator_id: int
+
+
 class Listener(Protocol):
     def deliver(self, item: object) -> None: ...
 
@@ -174,6 +181,19 @@ class Desk:
 
     # --- calls -----------------------------------------------------------------------
 
+    def arriving(self, call_id: uuid.UUID, entry: str) -> None:
+        """A live caller is being answered on `entry`: the queue its line sends it to holds
+        its operators for it (no callback is offered to them) until it is queued or gone."""
+        queue, _ = self.queue_for(entry)
+        if queue is not None and queue in self.floor.config.queues:
+            self.floor.arrive(call_id, queue, self._clock())
+            self.dispatch()
+
+    def free_for(self, entry: str) -> bool:
+        """Whether an operator of the queue `entry`'s line sends calls to is free now."""
+        queue, _ = self.queue_for(entry)
+        return queue is not None and self.floor.free_in(queue, self._clock())
+
     def enqueue(
         self,
         call_id: uuid.UUID,
@@ -183,12 +203,14 @@ class Desk:
         *,
         first_ring: dt.datetime | None = None,
         preferred: int | None = None,
+        live: bool = True,
     ) -> None:
         """The call waits in `queue`. With `first_ring`, its answer clock runs from then;
         with `preferred` (the owner of the caller's open case), that operator is offered it
-        first when free (R14)."""
+        first when free (R14). `live` False: a callback, offered only when no live caller
+        waits for the operator."""
         self._listeners[call_id] = who
-        self.floor.enqueue(call_id, queue, priority, self._clock(), preferred)
+        self.floor.enqueue(call_id, queue, priority, self._clock(), preferred, live=live)
         if first_ring is not None:
             age = (dt.datetime.now(dt.UTC) - first_ring).total_seconds()
             self._arm(call_id, self._clock() - max(0.0, age), queue)
@@ -219,6 +241,11 @@ class Desk:
             log.info("operator %d paused: let a call ring out", operator_id)
         self.dispatch()
 
+    def withdrawn(self, call_id: uuid.UUID, operator_id: int) -> None:
+        """A callback stopped ringing an operator for a live caller (no pause, no refusal)."""
+        self.floor.withdrawn(call_id, operator_id)
+        self.dispatch()
+
     def connected(self, call_id: uuid.UUID, operator_id: int) -> None:
         """A human answered: the call leaves the queue and its answer clock stops."""
         self.floor.connected(call_id, operator_id)
@@ -236,6 +263,7 @@ class Desk:
         wrapup = conf.wrapup_s if conf else 0
         now = self._clock()
         self.floor.finished(call_id, operator_id, now, wrapup)
+        self._wake.set()  # a wrap-up to end
         live = self.floor.operators.get(operator_id)
         if live is not None:  # what the floor shows now: wrapping up, ready, or paused
             self._state(operator_id, live.state(now), live.pause_reason, call_id)
@@ -250,8 +278,13 @@ class Desk:
     # --- matching --------------------------------------------------------------------
 
     def dispatch(self) -> None:
-        """Make every offer the floor allows now; tell the floor what changed."""
+        """Make every offer the floor allows now; tell the floor what changed. A callback
+        ringing an operator a live caller now waits for is told to stop (R1)."""
         now = self._clock()
+        for call_id, operator_id in self.floor.callback_offers_to_withdraw(now):
+            listener = self._listeners.get(call_id)
+            if listener is not None:
+                listener.deliver(WithdrawSignal(operator_id))
         for offer in self.floor.offers(now):
             listener = self._listeners.get(offer.call_id)
             if listener is None:
@@ -261,7 +294,6 @@ class Desk:
             endpoints = {op: self.floor.config.operators[op].endpoint for op in offer.operator_ids}
             listener.deliver(OfferSignal(offer, endpoints))
         self._publish_operators(now)
-        self._wake.set()
 
     def _publish_operators(self, now: float) -> None:
         for op_id, live in self.floor.operators.items():

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from hotline.core.words import Availability, OperatorState
 from hotline.queues.config import QueueConfig, RoutingConfig
 
+ARRIVING_S = 30.0  # a caller is answered and queued in milliseconds; this is a safety net
+
 
 @dataclass
 class OperatorLive:
@@ -48,6 +50,7 @@ class Waiting:
     offered_to: frozenset[int] = frozenset()  # ringing now
     tried: frozenset[int] = frozenset()  # rang and did not answer
     preferred: int | None = None  # the owner of the caller's open case (R14): offered first
+    live: bool = True  # a caller on the line; False: a callback we will place
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,10 @@ class Floor:
         self.config = config
         self.operators: dict[int, OperatorLive] = {}
         self.waiting: dict[uuid.UUID, Waiting] = {}
+        # live callers being answered, not queued yet -> (their queue, since when)
+        self.arriving: dict[uuid.UUID, tuple[str, float]] = {}
         self._round_robin: dict[str, int] = {}  # queue -> last operator offered
+        self._ordered: list[Waiting] | None = None  # `waiting` in offer order, until it changes
         self.reconfigure(config)
 
     def reconfigure(self, config: RoutingConfig) -> None:
@@ -77,6 +83,16 @@ class Floor:
 
     # --- waiting calls ---------------------------------------------------------------
 
+    def arrive(self, call_id: uuid.UUID, queue: str, now: float) -> None:
+        """A live caller is being answered for `queue`: no callback is offered to the
+        queue's operators from now on (R1: live callers first), though it is not queued yet."""
+        self.arriving[call_id] = (queue, now)
+
+    def free_in(self, queue: str, now: float) -> bool:
+        """Whether one of the queue's operators could be offered a call now."""
+        conf = self.config.queues.get(queue)
+        return conf is not None and any(self._free(op, now, frozenset()) for op in conf.members)
+
     def enqueue(
         self,
         call_id: uuid.UUID,
@@ -84,18 +100,29 @@ class Floor:
         priority: int,
         now: float,
         preferred: int | None = None,
+        *,
+        live: bool = True,
     ) -> None:
-        self.waiting[call_id] = Waiting(call_id, queue, priority, now, now, preferred=preferred)
+        self.arriving.pop(call_id, None)
+        self.waiting[call_id] = Waiting(
+            call_id, queue, priority, now, now, preferred=preferred, live=live
+        )
+        self._ordered = None
 
     def move(self, call_id: uuid.UUID, queue: str, now: float) -> None:
         """Overflow or transfer to another queue; the first arrival time is kept."""
         w = self.waiting[call_id]
         self.waiting[call_id] = Waiting(
-            call_id, queue, w.priority, w.arrived, now, preferred=w.preferred
+            call_id, queue, w.priority, w.arrived, now, preferred=w.preferred, live=w.live
         )
+        self._ordered = None
 
     def leave(self, call_id: uuid.UUID) -> Waiting | None:
-        return self.waiting.pop(call_id, None)
+        self.arriving.pop(call_id, None)
+        left = self.waiting.pop(call_id, None)
+        if left is not None:
+            self._ordered = None
+        return left
 
     def position(self, call_id: uuid.UUID) -> int:
         """1-based place among the calls waiting in the same queue."""
@@ -113,30 +140,69 @@ class Floor:
         serves both emergency and other queues is offered the emergency first. A caller whose
         open case has an owner is offered to that owner alone first when the owner is free
         (R14, whatever queues the owner serves); if the owner is not free or does not answer,
-        the queue's operators are offered the call as usual.
+        the queue's operators are offered the call as usual. Live callers first, always: a
+        callback is never offered to an operator serving a queue where a live caller waits
+        or is being answered (`blocked`).
+
+        Cheap when nothing can be offered: no free operator, no work; the waiting calls are
+        kept in order between changes, and the walk stops once every free operator is taken.
         """
+        free = {op for op in self.operators if self._free(op, now, frozenset())}
+        if not free:
+            return []
+        blocked: set[int] | None = None
         made: list[Offer] = []
-        taken: set[int] = set()
-        for w in sorted(self.waiting.values(), key=_order):
+        for w in self._in_order():
+            if not free:
+                break
             if w.offered_to:
                 continue
             queue = self.config.queues.get(w.queue)
             if queue is None:
                 continue
+            allowed = free - w.tried
+            if not w.live:
+                if blocked is None:
+                    blocked = self.blocked(now)
+                allowed -= blocked
             owner = w.preferred
-            if owner is not None and owner not in taken and self._free(owner, now, w.tried):
-                taken.add(owner)
+            if owner is not None and owner in allowed:
+                free.discard(owner)
                 made.append(Offer(w.call_id, (owner,), queue.ring_timeout_s))
                 continue
-            free = [op for op in self._eligible(queue, now, w.tried) if op not in taken]
-            chosen = self._choose(queue, free)
+            chosen = self._choose(queue, [op for op in queue.members if op in allowed])
             if chosen:
-                taken.update(chosen)
+                free.difference_update(chosen)
                 made.append(Offer(w.call_id, tuple(chosen), queue.ring_timeout_s))
         return made
 
-    def _eligible(self, queue: QueueConfig, now: float, tried: frozenset[int]) -> list[int]:
-        return [op_id for op_id in queue.members if self._free(op_id, now, tried)]
+    def blocked(self, now: float | None = None) -> set[int]:
+        """Operators serving a queue in which a live caller waits or is being answered (one
+        being answered for longer than ARRIVING_S is not waited for: it is queued by then,
+        or was lost without being told)."""
+        queues = {
+            q for q, since in self.arriving.values() if now is None or now - since < ARRIVING_S
+        }
+        queues.update(w.queue for w in self.waiting.values() if w.live)
+        found: set[int] = set()
+        for name in queues:
+            conf = self.config.queues.get(name)
+            if conf is not None:
+                found.update(conf.members)
+        return found
+
+    def callback_offers_to_withdraw(self, now: float) -> list[tuple[uuid.UUID, int]]:
+        """(callback, operator) rings to stop: a live caller now waits for that operator."""
+        ringing = [w for w in self.waiting.values() if not w.live and w.offered_to]
+        if not ringing:
+            return []
+        blocked = self.blocked(now)
+        return [(w.call_id, op) for w in ringing for op in sorted(w.offered_to & blocked)]
+
+    def _in_order(self) -> list[Waiting]:
+        if self._ordered is None:
+            self._ordered = sorted(self.waiting.values(), key=_order)
+        return self._ordered
 
     def _free(self, op_id: int, now: float, tried: frozenset[int]) -> bool:
         """Could this operator be offered a call now (and has not let this one ring out)?"""
@@ -182,9 +248,21 @@ class Floor:
             w.offered_to = w.offered_to - {operator_id}
             w.tried = w.tried | {operator_id}
 
+    def withdrawn(self, call_id: uuid.UUID, operator_id: int) -> None:
+        """A callback's ring stopped to free the operator for a live caller: not a refusal,
+        the callback may be offered to them again later."""
+        live = self.operators.get(operator_id)
+        if live is not None and live.offered == call_id:
+            live.offered = None
+        w = self.waiting.get(call_id)
+        if w is not None:
+            w.offered_to = w.offered_to - {operator_id}
+
     def connected(self, call_id: uuid.UUID, operator_id: int) -> Iterable[int]:
         """The operator answered: the call leaves the queue. Returns others to stop ringing."""
         w = self.waiting.pop(call_id, None)
+        if w is not None:
+            self._ordered = None
         live = self.operators.get(operator_id)
         if live is not None:  # an operator no longer set up (adopted after a restart) is not
             live.offered = None

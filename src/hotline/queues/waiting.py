@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hotline.ari import AriError, NotFound
-from hotline.ari.events import PlaybackFinished, StasisStart
+from hotline.ari.events import ChannelDtmfReceived, PlaybackFinished, StasisStart
 from hotline.calls import legs
-from hotline.calls.phases import Dialing, Party, Queued, Ring, Ringing
+from hotline.calls.phases import Dialing, Ended, Party, Queued, Ring, Ringing
 from hotline.calls.ports import CallbackRequest, NoVoice, Voice
 from hotline.calls.session import Call, Why, now
 from hotline.core import events as ev
 from hotline.core.records import CallConnected, CallQueued
 from hotline.core.words import FALLBACK, NO_ANSWER_CAUSES
-from hotline.queues.desk import Desk, OfferSignal
+from hotline.queues.desk import Desk, OfferSignal, WithdrawSignal
+from hotline.queues.entry import take_callback
 
 RING_GRACE_S = 2.0  # past the ring time, a leg Asterisk has not ended is dropped by us
 
@@ -34,6 +35,7 @@ class _Timers:
     enqueued: float  # monotonic, in this queue
     next_announce: float | None = None
     announcing: str | None = None  # playback id
+    music: bool = False  # music on hold is on
 
 
 class Escalation(Protocol):
@@ -63,15 +65,19 @@ class Waiting:
         self._enter(call, waiting, overflow=False)
         timers = _Timers(loop.time())
         self._schedule_announce(call, waiting.queue, timers, loop.time())
-        if call.channel is not None:
-            await call.ari.start_moh(call.channel)
+        await _music(call, timers)  # once the greeting (or after-hours prompt) has played
         while True:
             current = call.state
             assert isinstance(current, Queued)
+            if call.cancelled:  # a callback cancelled while it waited (callbacks/scheduler)
+                await self._cancelled(call, current)
+                return
             item = await call.next_event(self._until_next(call, current, timers, loop.time()))
             now_ = loop.time()
             if isinstance(item, OfferSignal):
                 await self._ring(call, item, now_)
+            elif isinstance(item, WithdrawSignal) and isinstance(current, Ringing):
+                await self._withdraw(call, current, item.operator_id)
             elif isinstance(item, StasisStart) and isinstance(current, Ringing):
                 ring = current.ring(item.channel.id)
                 if ring is not None:
@@ -81,10 +87,15 @@ class Waiting:
                 ring = current.ring(item.channel.id)
                 if ring is not None:
                     self._ring_failed(call, current, ring, getattr(item, "cause", None), now_)
-            elif isinstance(item, PlaybackFinished) and item.playback.id == timers.announcing:
-                timers.announcing = None
-                if call.channel is not None:
-                    await call.ari.start_moh(call.channel)
+            elif isinstance(item, PlaybackFinished):
+                if item.playback.id == timers.announcing:
+                    timers.announcing = None
+                await _music(call, timers)
+            elif isinstance(item, ChannelDtmfReceived) and _asks_callback(call, item):
+                assert call.callback_offer is not None
+                await self.leave(call, current, "hand_over")
+                await take_callback(call, call.callback_offer)
+                return
             elif item is None and await self._timers(call, timers, now_):
                 return
 
@@ -125,6 +136,7 @@ class Waiting:
                 state.priority,
                 first_ring=first_ring,
                 preferred=call.case_owner,
+                live=info.kind == "inbound",
             )
         if info.kind == "inbound":
             call.record(
@@ -148,10 +160,19 @@ class Waiting:
         kind = "queued" if info.kind == "inbound" else "callback_queued"
         call.step(kind, queue=state.queue, priority=state.priority)
 
+    async def _cancelled(self, call: Call, state: Queued) -> None:
+        await self.leave(call, state, "hand_over")  # rings dropped, out of the queue
+        call.step("callback_left_queue", reason="cancelled")
+        call.finish(Ended(now(), "service"))
+
     async def _answered(self, call: Call, state: Ringing, ring: Ring, timers: _Timers) -> None:
+        if call.cancelled:  # the operator picked up a callback cancelled a moment ago
+            await self._cancelled(call, state)
+            return
         for other in state.rings:  # ring-all: the others stop ringing
             if other.channel_id != ring.channel_id:
                 await legs.drop(call, other.channel_id)
+        await call.stop_intro()  # the greeting stops the moment a human answers (R1)
         if timers.announcing and call.channel is not None:
             with contextlib.suppress(AriError):  # the position prompt must not run into the talk
                 await call.ari.stop_playback(timers.announcing)
@@ -173,8 +194,9 @@ class Waiting:
                 state.started_at, state.queue, ring.channel_id, ring.operator_id, info.number, now()
             )
             return
-        with contextlib.suppress(AriError):
-            await call.ari.stop_moh(call.channel)
+        if timers.music:
+            with contextlib.suppress(AriError):
+                await call.ari.stop_moh(call.channel)
         try:
             bridge_id = await legs.bridge(call, [call.channel, ring.channel_id], state.queue)
         except BaseException:
@@ -232,6 +254,16 @@ class Waiting:
                 operator_ids=tuple(r.operator_id for r in rings),
             )
         )
+
+    async def _withdraw(self, call: Call, state: Ringing, operator_id: int) -> None:
+        """A callback stops ringing an operator a live caller now waits for; it waits on."""
+        ring = next((r for r in state.rings if r.operator_id == operator_id), None)
+        if ring is None:
+            return
+        call.state = state.stopped(ring.channel_id)  # its end event is no longer ours
+        await legs.drop(call, ring.channel_id)
+        self._desk.withdrawn(call.info.call_id, operator_id)
+        call.step("callback_offer_withdrawn", operator_id=operator_id, reason="live_caller")
 
     def _ring_failed(
         self, call: Call, state: Ringing, ring: Ring, cause: int | None, now_: float
@@ -299,6 +331,7 @@ class Waiting:
         if escalate is not None and now_ >= escalate and self._escalation is not None:
             call.step("unanswered_escalated", queue=state.queue)
             await self.leave(call, state, "hand_over")
+            await call.stop_intro()
             with contextlib.suppress(AriError):
                 await call.ari.stop_moh(call.channel or "")
             await self._escalation.escalate(call, state)
@@ -343,7 +376,7 @@ class Waiting:
 
     async def _announce(self, call: Call, timers: _Timers) -> None:
         position = self._desk.position(call.info.call_id)
-        if position is None or timers.announcing or isinstance(call.state, Ringing):
+        if position is None or timers.announcing or call.intro or isinstance(call.state, Ringing):
             return
         if call.channel is None:
             return
@@ -355,8 +388,23 @@ class Waiting:
         timers.announcing = f"position-{uuid.uuid4().hex}"
         try:
             await call.ari.stop_moh(call.channel)
+            timers.music = False
             await call.ari.play(call.channel, media, timers.announcing)
         except NotFound:
             raise
         except AriError:
             timers.announcing = None
+
+
+async def _music(call: Call, timers: _Timers) -> None:
+    """Music on hold, unless something is still to be heard first (the greeting, the
+    after-hours prompt, a position announcement) or there is nobody on the line."""
+    if call.channel is None or call.intro or timers.announcing or timers.music:
+        return
+    await call.ari.start_moh(call.channel)
+    timers.music = True
+
+
+def _asks_callback(call: Call, dtmf: ChannelDtmfReceived) -> bool:
+    offer = call.callback_offer
+    return offer is not None and dtmf.digit == offer.digit and dtmf.channel.id == call.channel

@@ -15,6 +15,7 @@ from .tts import Speech, SpeechError
 log = logging.getLogger(__name__)
 
 OVERRIDE_SCHEMES = ("sound:", "recording:")
+RATES = {"greeting": 150}  # words a minute where a prompt is said faster than the engine's 120
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class PromptTexts:
     """The prompts' words. `queue_wait` and `transfer` are templates, said through
     `queue_position` and `transfer_to` when a call needs them."""
 
-    greeting: str = "您好，这里是养老服务热线。请稍候，我们马上为您接通。"
+    # R3: the greeting is the operator's own; this one only says the caller reached the
+    # hotline, in under 3 s, while the operator's softphone already rings (R1).
+    greeting: str = "您好，养老服务热线。"
     after_hours: str = (
         "您好，这里是养老服务热线。现在不是服务时间。需要我们给您回电，请按1。"
         "如有紧急情况，请拨打120。"
@@ -77,7 +80,7 @@ async def build_prompts(
     try:
         async with asyncio.TaskGroup() as group:
             said = {
-                name: group.create_task(speech.say(text))
+                name: group.create_task(speech.say(text, rate=RATES.get(name)))
                 for name, text in fixed.items()
                 if name not in overrides
             }

@@ -31,9 +31,14 @@ ESPEAK = "espeak-ng"
 SOX = "sox"
 RATES = range(80, 451)  # words a minute espeak-ng accepts
 TIMEOUT_S = 30.0
-PIPELINE = 1  # part of every file's hash: bump when the same text would now sound different
+PIPELINE = 2  # part of every file's hash: bump when the same text would now sound different
 _TO_ASTERISK = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "wav")
-_HEADROOM = ("gain", "-1")  # espeak-ng peaks at full scale; resampling would clip
+# espeak-ng peaks at full scale (resampling would clip): 1 dB of headroom. Its half second of
+# silence before and after the words is cut: a caller should not wait on dead air.
+_EFFECTS = (
+    "gain", "-1",
+    "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
+)  # fmt: skip
 
 
 class SpeechError(Exception):
@@ -68,16 +73,20 @@ class Speech:
         self.rate = rate
         self._flights: dict[str, _Flight] = {}
 
-    def stem(self, text: str, *, lang: str = "zh") -> str:
+    def stem(self, text: str, *, lang: str = "zh", rate: int | None = None) -> str:
         """The file name (without .wav) that `text` is synthesised into."""
-        key = json.dumps([PIPELINE, lang, _voice(lang), self.rate, text], ensure_ascii=False)
+        said = rate or self.rate
+        key = json.dumps([PIPELINE, lang, _voice(lang), said, text], ensure_ascii=False)
         return "tts-" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
-    async def say(self, text: str, *, lang: str = "zh") -> Sound:
+    async def say(self, text: str, *, lang: str = "zh", rate: int | None = None) -> Sound:
         """`text` as a sound Asterisk can play: from disk when synthesised before, else
-        synthesised now (once, however many ask at the same time).
+        synthesised now (once, however many ask at the same time); at `rate` words a minute
+        instead of the engine's own when given.
         Raises SpeechError, or ValueError for an unknown `lang` or nothing to say."""
-        stem = self.stem(text, lang=lang)
+        if rate is not None and rate not in RATES:
+            raise ValueError(f"rate must be {RATES.start}..{RATES.stop - 1} words a minute")
+        stem = self.stem(text, lang=lang, rate=rate)
         path = self.directory / f"{stem}.wav"
         name = f"sound:{self.media_prefix}/{stem}" if self.media_prefix else f"sound:{stem}"
         async with self._alone(stem):
@@ -87,7 +96,7 @@ class Speech:
             spoken = to_pinyin(text) if lang == "zh" else text.strip()
             if not spoken:
                 raise ValueError("nothing to say: the text has no speakable characters")
-            await self._synthesise(spoken, _voice(lang), path)
+            await self._synthesise(spoken, _voice(lang), rate or self.rate, path)
             seconds = time.monotonic() - started
         log.debug("synthesised %s (%s) in %.2f s", stem, lang, seconds)
         return Sound(name, path, cached=False, seconds=seconds)
@@ -112,12 +121,12 @@ class Speech:
             if not flight.users:
                 del self._flights[stem]
 
-    async def _synthesise(self, spoken: str, voice: str, path: Path) -> None:
+    async def _synthesise(self, spoken: str, voice: str, rate: int, path: Path) -> None:
         part = self.directory / f".{path.stem}.{uuid.uuid4().hex}.part"
         try:
             await asyncio.to_thread(_make_directory, self.directory)
             async with asyncio.timeout(TIMEOUT_S):
-                await self._pipeline(spoken, voice, part)
+                await self._pipeline(spoken, voice, rate, part)
             await asyncio.to_thread(_publish, part, path)
         except TimeoutError:
             raise SpeechError(f"synthesis took longer than {TIMEOUT_S:g} s") from None
@@ -127,21 +136,21 @@ class Speech:
             with contextlib.suppress(OSError):  # not awaited: must run even when cancelled
                 part.unlink()
 
-    async def _pipeline(self, spoken: str, voice: str, out: Path) -> None:
+    async def _pipeline(self, spoken: str, voice: str, rate: int, out: Path) -> None:
         """espeak-ng (text on stdin, WAV on stdout) | sox -> `out`; kills both when stopped."""
         sox_in, espeak_out = os.pipe()
         procs: list[asyncio.subprocess.Process] = []
         try:
             espeak = await _start(
                 ESPEAK,
-                ["-v", voice, "-s", str(self.rate), "-b", "1", "--stdin", "--stdout"],
+                ["-v", voice, "-s", str(rate), "-b", "1", "--stdin", "--stdout"],
                 stdin=asyncio.subprocess.PIPE,
                 stdout=espeak_out,
             )
             procs.append(espeak)
             sox = await _start(
                 SOX,
-                ["-t", "wav", "-", *_TO_ASTERISK, str(out), *_HEADROOM],
+                ["-t", "wav", "-", *_TO_ASTERISK, str(out), *_EFFECTS],
                 stdin=sox_in,
                 stdout=asyncio.subprocess.DEVNULL,
             )
