@@ -248,8 +248,10 @@ cmd_start() {
     mount_fs
     chroot "$ROOT" "${CHROOT_ENV[@]}" install -d -o asterisk -g asterisk /run/asterisk /var/log/asterisk \
         /var/spool/asterisk/recording
-    # The service's synthesised speech (HOTLINE_SOUNDS_DIR on the host side, see sounds_dir).
+    # The service's synthesised speech (HOTLINE_SOUNDS_DIR on the host side, see sounds_dir),
+    # owned by Asterisk's user: the service hands it its private files (summaries) as 0600.
     install -d -m 0755 "$(sounds_dir)"
+    chroot "$ROOT" "${CHROOT_ENV[@]}" chown asterisk:asterisk /usr/share/asterisk/sounds/hotline
     rm -f "$PIDFILE" "$RUNDIR/asterisk.ctl"
     # One run per log: the previous run's is kept as messages.log.1.
     [[ -f $LOG ]] && mv -f "$LOG" "$LOG.1"

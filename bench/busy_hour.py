@@ -338,7 +338,8 @@ class Observers:
 
     async def _events(self, session: aiohttp.ClientSession) -> None:
         async with session.ws_connect(
-            f"{self.base}/api/events", headers={"Authorization": "Bearer test-token"}
+            f"{self.base}/api/events",
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         ) as ws:
             async for msg in ws:
                 kind = json.loads(msg.data).get("type", "?")

@@ -180,7 +180,7 @@ class Stream:
     async def start(self) -> None:
         ws = await self.http.ws_connect(
             f"http://127.0.0.1:{self.port}/api/events",
-            headers={"Authorization": "Bearer test-token"},
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
             max_msg_size=0,
         )
         self._task = asyncio.create_task(self._read(ws))
@@ -245,7 +245,10 @@ class Floor:
     async def api(self, method: str, path: str, body: object = None) -> Any:
         url = f"http://127.0.0.1:{self.service.port}{path}"
         async with self.http.request(
-            method, url, json=body, headers={"Authorization": "Bearer test-token"}
+            method,
+            url,
+            json=body,
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         ) as response:
             data = await response.json() if response.content_type == "application/json" else None
             if response.status >= 300:

@@ -94,7 +94,7 @@ async def reader(port: int, count: int, out: Path) -> None:
     """A child process: ``count`` subscribers; prints "ready" once every socket has its
     snapshot; on EOF of stdin writes what each got to ``out`` (JSON) and exits."""
     url = f"http://127.0.0.1:{port}/api/events"
-    headers = {"Authorization": "Bearer test-token"}
+    headers = {"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"}
     got: list[list[tuple[float, str]]] = [[] for _ in range(count)]
     closed: list[int | None] = [None] * count  # close code of a socket the service closed
     snapshots = asyncio.Semaphore(0)

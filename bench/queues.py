@@ -352,7 +352,10 @@ class Floor:
     async def api(self, method: str, path: str, body: object = None) -> Any:
         url = f"http://127.0.0.1:{self.service.port}{path}"
         async with self.http.request(
-            method, url, json=body, headers={"Authorization": "Bearer test-token"}
+            method,
+            url,
+            json=body,
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         ) as response:
             data = await response.json() if response.content_type == "application/json" else None
             if response.status >= 300:

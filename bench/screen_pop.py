@@ -349,7 +349,7 @@ async def call_service(database: str, todo: list[Caller], args: argparse.Namespa
                 password = secrets.token_urlsafe(12)
                 stream = await http.ws_connect(
                     f"http://127.0.0.1:{service.port}/api/events",
-                    headers={"Authorization": "Bearer test-token"},
+                    headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
                     max_msg_size=0,
                 )
                 sockets.watch(sockets.stream(stream))

@@ -55,12 +55,16 @@ secrets_env() {
     echo "HOTLINE_DEMO_SIP_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
   grep -q '^HOTLINE_DEMO_CONSOLE_PASSWORD=' "$STATE/secrets.env" ||
     echo "HOTLINE_DEMO_CONSOLE_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
+  grep -q '^HOTLINE_RETENTION_DB_PASSWORD=' "$STATE/secrets.env" ||
+    echo "HOTLINE_RETENTION_DB_PASSWORD=$(random_secret)" >>"$STATE/secrets.env"
   set -a
   # shellcheck disable=SC1091
   . "$STATE/secrets.env"
   set +a
   export HOTLINE_ARI_USER=${HOTLINE_ARI_USER:-hotline}
   export HOTLINE_DATABASE_URL=${HOTLINE_DATABASE_URL:-postgresql://hotline:${HOTLINE_DB_PASSWORD}@127.0.0.1:5432/hotline}
+  # The retention job's own role: the only one that may delete the access log's old rows.
+  export HOTLINE_RETENTION_DATABASE_URL=${HOTLINE_RETENTION_DATABASE_URL:-postgresql://hotline_retention:${HOTLINE_RETENTION_DB_PASSWORD}@127.0.0.1:5432/hotline}
   export HOTLINE_SPOOL=${HOTLINE_SPOOL:-$STATE/spool.jsonl}
   # Synthesised speech goes where the sandbox's Asterisk reads its sounds.
   HOTLINE_SOUNDS_DIR=${HOTLINE_SOUNDS_DIR:-$("$REPO/asterisk-docker/sandbox.sh" sounds)}
@@ -77,10 +81,15 @@ postgres() {
   pg_ctlcluster "$version" main start 2>/dev/null || true
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
   pg_isready -q -h 127.0.0.1 || die "PostgreSQL did not start (see /var/log/postgresql/)"
-  runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -v pw="$HOTLINE_DB_PASSWORD" <<'SQL'
+  runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -v pw="$HOTLINE_DB_PASSWORD" \
+    -v rpw="$HOTLINE_RETENTION_DB_PASSWORD" <<'SQL'
 SELECT 'CREATE ROLE hotline LOGIN CREATEDB' WHERE NOT EXISTS
   (SELECT FROM pg_roles WHERE rolname = 'hotline') \gexec
 ALTER ROLE hotline PASSWORD :'pw';
+-- migration 0012 grants this role what the purge needs (nothing more) when it exists
+SELECT 'CREATE ROLE hotline_retention LOGIN' WHERE NOT EXISTS
+  (SELECT FROM pg_roles WHERE rolname = 'hotline_retention') \gexec
+ALTER ROLE hotline_retention PASSWORD :'rpw';
 SELECT 'CREATE DATABASE hotline OWNER hotline' WHERE NOT EXISTS
   (SELECT FROM pg_database WHERE datname = 'hotline') \gexec
 SQL

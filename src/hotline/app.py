@@ -16,6 +16,7 @@ from hotline import __version__
 from hotline.api import meta, tokens
 from hotline.api.app import make_app
 from hotline.api.auth import BUILTIN_ADMIN
+from hotline.api.edge import Network, middleware
 from hotline.api.replies import OnChange, no_change
 from hotline.api.routes import Route
 from hotline.ari import AriClient
@@ -29,6 +30,7 @@ from hotline.calls import http as calls_http
 from hotline.calls.asking import Ask, OnCall
 from hotline.cases import http as cases_http
 from hotline.console.routes import ConsoleParts, install
+from hotline.core.passwords import Passwords
 from hotline.deadlines import http as deadlines_http
 from hotline.directories import http as directories_http
 from hotline.elders import http as elders_http
@@ -40,6 +42,8 @@ from hotline.floor.view import Snapshot, empty_snapshot
 from hotline.operators import http as operators_http
 from hotline.queues import http as queues_http
 from hotline.reports import http as reports_http
+from hotline.retention import http as retention_http
+from hotline.retention.job import RetentionJob
 from hotline.supervision import http as supervision_http
 from hotline.supervision.service import Supervisions
 from hotline.survey import http as survey_http
@@ -65,10 +69,14 @@ def http_app(
     supervisions: Supervisions | None = None,
     calendar: WorkCalendar | None = None,
     console: ConsoleParts | None = None,
+    passwords: Passwords | None = None,
+    edge: tuple[tuple[Network, ...], bool] = ((), False),
+    retention: RetentionJob | None = None,
 ) -> web.Application:
+    """`edge`: the trusted proxies and whether the service serves TLS (hotline.api.edge)."""
     zone = tz if isinstance(tz, ZoneInfo) else DEFAULT_TZ
     routes: list[Route] = [
-        *operators_http.routes(engine, on_change),
+        *operators_http.routes(engine, on_change, passwords or Passwords()),
         *queues_http.routes(engine, on_change),
         *tokens.routes(engine, on_change, BUILTIN_ADMIN),
         *calls_http.routes(engine),
@@ -78,7 +86,7 @@ def http_app(
         *calendars_http.routes(
             Calendars(engine, on_change, calendar or WorkCalendar("CN"), zone, LIBRARY_VERSION)
         ),
-        *elders_http.routes(engine, zone),
+        *elders_http.routes(engine, zone, bus.publish if bus is not None else None),
         *floor_http.routes(engine, snapshot, zone, health),
         *reports_http.routes(engine, zone),
     ]
@@ -93,8 +101,10 @@ def http_app(
         routes += promises.routes(engine, zone, calendar or WorkCalendar("CN"), scheduler)
     if bus is not None:
         routes += events_http.routes(bus, snapshot)
+    if retention is not None:
+        routes += retention_http.routes(engine, retention)
     everything = meta.routes(engine, health, __version__, routes)
-    app = make_app(engine, token, everything)
+    app = make_app(engine, token, everything, outside=middleware(edge[0], tls=edge[1]))
     if console is not None:  # the operators' console: HTML pages beside the API
         install(app, engine, zone, console)
     return app

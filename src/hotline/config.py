@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -49,12 +50,26 @@ class Settings:
     terminal_escalate_s: int = 20
     # SCAIP alarm data from terminals: host:port of the SIP MESSAGE receiver ("" = off)
     scaip_listen: str = ""
-    scaip_allowed: frozenset[str] | None = None
+    scaip_allowed: frozenset[str] | None = None  # required unless listening on loopback
+    scaip_rate: int = 20  # datagrams a second from one source (twice that at once)
     alarm_window_s: int = 120
     # Working days for deadlines (R15, R18): the official calendar of this country
     calendar: Literal["CN", "RU"] = "CN"
     console_session_h: int = 10  # a console login lasts this long
+    console_idle_min: int = 120  # ... and ends after this long without a request
+    login_lock_after: int = 10  # failed console logins of one account that lock it 15 min
     deadline_check_s: int = 60  # a deadline added by another process is seen within this
+    # The HTTP edge (R27): TLS served by the service (a PEM certificate chain and its key),
+    # and the reverse proxies whose Forwarded / X-Forwarded-* headers are believed.
+    tls_cert: str = ""
+    tls_key: str = field(default="", repr=False)
+    trusted_proxies: str = ""
+    # Retention (R27): how long recordings, the access log and ended console sessions are
+    # kept; the access log's old rows are deleted through the retention role's own URL.
+    retain_recordings_days: int = 1095
+    retain_access_days: int = 1095
+    retain_sessions_days: int = 90
+    retention_database_url: str = field(default="", repr=False)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -82,12 +97,20 @@ def _timezone(env: Mapping[str, str]) -> str:
 
 def database_url(env: Mapping[str, str] = os.environ) -> str:
     """The PostgreSQL URL alone, for commands that need nothing else."""
-    url = _required(env, "HOTLINE_DATABASE_URL")
+    return _postgres(_required(env, "HOTLINE_DATABASE_URL"), "HOTLINE_DATABASE_URL")
+
+
+def _postgres(url: str, name: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
     if not url.startswith("postgresql+asyncpg://"):
-        raise SettingsError("HOTLINE_DATABASE_URL must be a postgresql:// URL")
+        raise SettingsError(f"{name} must be a postgresql:// URL")
     return url
+
+
+def _retention_url(env: Mapping[str, str]) -> str:
+    url = env.get("HOTLINE_RETENTION_DATABASE_URL", "").strip()
+    return _postgres(url, "HOTLINE_RETENTION_DATABASE_URL") if url else ""
 
 
 def _number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -117,7 +140,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ari_app=env.get("HOTLINE_ARI_APP", "hotline"),
         api_host=host,
         api_port=int(port),
-        api_token=env.get("HOTLINE_API_TOKEN", ""),
+        api_token=_api_token(env),
         greeting=greeting,
         spool_path=env.get("HOTLINE_SPOOL", "/var/lib/hotline/spool.jsonl"),
         log_level=env.get("HOTLINE_LOG_LEVEL", "INFO").upper(),
@@ -145,12 +168,38 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         emergency_tier_s=_number(env, "HOTLINE_EMERGENCY_TIER_S", 20, 5, 600),
         terminal_escalate_s=_number(env, "HOTLINE_TERMINAL_ESCALATE_S", 20, 5, 600),
         scaip_listen=_listen(env, "HOTLINE_SCAIP_LISTEN"),
-        scaip_allowed=_addresses(env, "HOTLINE_SCAIP_ALLOWED"),
+        scaip_allowed=_scaip_allowed(env),
+        scaip_rate=_number(env, "HOTLINE_SCAIP_RATE", 20, 1, 10_000),
         alarm_window_s=_number(env, "HOTLINE_ALARM_WINDOW_S", 120, 5, 3600),
         calendar="RU" if _choice(env, "HOTLINE_CALENDAR", ("CN", "RU")) == "RU" else "CN",
         console_session_h=_number(env, "HOTLINE_CONSOLE_SESSION_H", 10, 1, 24),
+        console_idle_min=_number(env, "HOTLINE_CONSOLE_IDLE_MIN", 120, 5, 1440),
+        login_lock_after=_number(env, "HOTLINE_LOGIN_LOCK_AFTER", 10, 4, 100),
         deadline_check_s=_number(env, "HOTLINE_DEADLINE_CHECK_S", 60, 1, 3600),
+        **_edge(env),
+        retain_recordings_days=_number(env, "HOTLINE_RETAIN_RECORDINGS_DAYS", 1095, 30, 36500),
+        retain_access_days=_number(env, "HOTLINE_RETAIN_ACCESS_DAYS", 1095, 180, 36500),
+        retain_sessions_days=_number(env, "HOTLINE_RETAIN_SESSIONS_DAYS", 90, 1, 3650),
+        retention_database_url=_retention_url(env),
     )
+
+
+def _edge(env: Mapping[str, str]) -> dict[str, str]:
+    cert, key = env.get("HOTLINE_TLS_CERT", "").strip(), env.get("HOTLINE_TLS_KEY", "").strip()
+    if bool(cert) != bool(key):
+        raise SettingsError("HOTLINE_TLS_CERT and HOTLINE_TLS_KEY go together: set both or none")
+    for name, path in (("HOTLINE_TLS_CERT", cert), ("HOTLINE_TLS_KEY", key)):
+        if path and not os.access(path, os.R_OK):
+            raise SettingsError(f"{name}: cannot read {path!r}")
+    proxies = env.get("HOTLINE_TRUSTED_PROXIES", "").strip()
+    for part in (p.strip() for p in proxies.split(",") if p.strip()):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"HOTLINE_TRUSTED_PROXIES: {part!r} is not an address or a network"
+            ) from None
+    return {"tls_cert": cert, "tls_key": key, "trusted_proxies": proxies}
 
 
 def _prompts(env: Mapping[str, str]) -> dict[str, str]:
@@ -187,6 +236,44 @@ def _listen(env: Mapping[str, str], name: str) -> str:
     if value and (not host or not port.isdigit() or not 0 < int(port) < 65536):
         raise SettingsError(f"{name} must be host:port, got {value!r}")
     return value
+
+
+MIN_TOKEN = 32  # characters of the built-in admin token (secrets.token_hex(16) has 32)
+
+
+def _api_token(env: Mapping[str, str]) -> str:
+    """The built-in admin token: unset (no such token), or long enough not to be guessed.
+    It never expires: it is for bootstrapping and tooling; people get tokens of their own."""
+    token = env.get("HOTLINE_API_TOKEN", "")
+    if token and (len(token) < MIN_TOKEN or len(set(token)) < 8):
+        raise SettingsError(
+            f"HOTLINE_API_TOKEN must be at least {MIN_TOKEN} random characters "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(16))')"
+        )
+    return token
+
+
+def _scaip_allowed(env: Mapping[str, str]) -> frozenset[str] | None:
+    """Who may send alarm data: without a list, only the machine itself (a gateway beside
+    the service); a receiver open to the network with no list is refused (R27)."""
+    allowed = _addresses(env, "HOTLINE_SCAIP_ALLOWED")
+    listen = _listen(env, "HOTLINE_SCAIP_LISTEN")
+    host = listen.rpartition(":")[0].strip("[]")
+    if listen and allowed is None and not _loopback(host):
+        raise SettingsError(
+            "HOTLINE_SCAIP_ALLOWED must list the addresses of the terminals' gateways when "
+            f"HOTLINE_SCAIP_LISTEN is not a loopback address (it is {listen!r})"
+        )
+    return allowed
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _addresses(env: Mapping[str, str], name: str) -> frozenset[str] | None:

@@ -77,6 +77,6 @@ def phase_handlers(
         Talking: talk,  # calls/talk.py: bridged; requests such as transfers
         Consulting: transfers,  # transfers/service.py: attended transfer
         Surveying: surveys,  # survey/stasis.py: the satisfaction survey on the keypad (R21)
-        Dialing: Dialer(desk, scheduler.report, ring_s=callback_ring_s),  # callbacks/dialer.py
+        Dialing: Dialer(desk, scheduler.report, scheduler.claims, callback_ring_s),  # callbacks/
         Conference: emergencies,  # emergency/conference.py: 120, the family, one bridge
     }

@@ -14,60 +14,34 @@ import datetime as dt
 import gc
 import logging
 import signal
+import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.alarms.book import AlarmBook
 from hotline.alarms.receiver import AlarmReceiver
-from hotline.api.replies import OnChange
+from hotline.api.edge import networks, tls_context
 from hotline.app import http_app
-from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
+from hotline.ari import AriClient, AriConfig, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
-from hotline.calendars.watch import CalendarWatch
-from hotline.callbacks.scheduler import Scheduler
-from hotline.callbacks.store import case_queue, pending
-from hotline.calls.session import Policy
+from hotline.assembly import build_parts, console_parts
 from hotline.calls.switchboard import AppTakenOver, Switchboard
-from hotline.cases.store import open_case_owner
 from hotline.config import Settings, SettingsError
-from hotline.console.floor_pages import floor_html
-from hotline.console.hub import Hub
-from hotline.console.routes import ConsoleParts
-from hotline.console.web import render_text
+from hotline.console import sessions
+from hotline.core.passwords import Passwords
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
 from hotline.db.recorder import Recorder
-from hotline.deadlines.follow_up import number_for
-from hotline.deadlines.store import Claimed
-from hotline.deadlines.watch import DeadlineWatch
-from hotline.directory.index import DirectoryIndex
-from hotline.emergency.alarms import AlarmDesk
-from hotline.emergency.briefing import Briefing
-from hotline.emergency.conference import Emergencies
-from hotline.emergency.plan import Facts
-from hotline.emergency.plan import Settings as EmergencySettings
-from hotline.emergency.store import facts_for
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
-from hotline.flow import phase_handlers
-from hotline.operators.accounts import AccountSync
-from hotline.operators.store import operator_accounts
-from hotline.queues.desk import Desk
-from hotline.queues.setup import load_config, standing_states
-from hotline.speech.prompts import PromptTexts, Voice, build_prompts
-from hotline.speech.tts import Speech, SpeechError
-from hotline.supervision.button import press
-from hotline.supervision.service import Supervisions
-from hotline.survey.requests import SurveyPrompts
+from hotline.retention.job import RetentionJob
+from hotline.retention.policy import Periods
 from hotline.tasks import Tasks
-from hotline.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 GC_YOUNG = 20_000  # allocations between two young-generation passes (Python's default: 700)
@@ -88,11 +62,13 @@ async def _check_ari(ari: AriClient, settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _http(app: web.Application, host: str, port: int) -> AsyncIterator[None]:
+async def _http(
+    app: web.Application, host: str, port: int, tls: ssl.SSLContext | None
+) -> AsyncIterator[None]:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, ssl_context=tls).start()
     except OSError as err:
         await runner.cleanup()
         raise SettingsError(f"cannot listen on {host}:{port} (HOTLINE_API_LISTEN): {err}") from err
@@ -114,7 +90,10 @@ async def _consume(stream: EventStream, board: Switchboard) -> None:
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
+    # Two pools: the call path's (records, identification, emergency facts, the floor's
+    # set-up) and the web's (API, console): a flood of web requests never takes a call's.
     engine = make_engine(settings.database_url)
+    calls_engine = make_engine(settings.database_url)
     ari_config = AriConfig(
         base_url=settings.ari_url,
         user=settings.ari_user,
@@ -125,30 +104,41 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await check_database(engine, await asyncio.to_thread(migrate.head))
         async with AriClient(ari_config) as ari:
             await _check_ari(ari, settings)
-            await _serve(settings, engine, ari, ari_config, stop)
+            await _serve(settings, Pools(engine, calls_engine), ari, ari_config, stop)
     finally:
         await engine.dispose()
+        await calls_engine.dispose()
+
+
+@dataclass(frozen=True)
+class Pools:
+    web: AsyncEngine  # the API's and the console's
+    calls: AsyncEngine  # the call path's: web traffic never takes these connections
 
 
 async def _serve(
     settings: Settings,
-    engine: AsyncEngine,
+    pools: Pools,
     ari: AriClient,
     ari_config: AriConfig,
     stop: asyncio.Event,
 ) -> None:
+    engine, calls_engine = pools.web, pools.calls
     tz = ZoneInfo(settings.timezone)
     started = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         tasks = Tasks(stack)
-        recorder = Recorder(engine, settings.spool_path)
+        recorder = Recorder(calls_engine, settings.spool_path)
         tasks.start(recorder.run(), "recorder")
         stack.push_async_callback(_drain, recorder)
 
         bus = Bus(limit=settings.events_buffer)
         live = LiveFloor()
         bus.fold(live.fold)
-        parts = await _parts(settings, engine, ari, recorder, bus)
+        parts = await build_parts(settings, calls_engine, ari, recorder, bus)
+        passwords = Passwords()
+        stack.callback(passwords.close)
+        retention = await _retention(settings, engine, ari, tz, stack)
         desk, index, scheduler, board = parts.desk, parts.index, parts.scheduler, parts.board
         _settle_memory()
 
@@ -167,13 +157,23 @@ async def _serve(
             """An admin changed the set-up: the next offers use it; calls in progress go on."""
             if entity == "operator":
                 await parts.sync_softphones()
+                console.hub.recheck()  # a new password, role or deactivation ends logins
+                await console.gate.changed(engine, key)  # ... and lifts a lock
             if entity in ("calendar", "calendar_year"):  # the next deadlines use it
                 await parts.calendar_watch.reload()
                 return
             await desk.reload()
 
-        console = _console(
-            settings, engine, bus=bus, live=live, tz=tz, parts=parts, on_change=on_change
+        console = console_parts(
+            settings,
+            engine,
+            calls_engine=calls_engine,
+            bus=bus,
+            live=live,
+            tz=tz,
+            parts=parts,
+            on_change=on_change,
+            passwords=passwords,
         )
         app = http_app(
             engine,
@@ -190,33 +190,35 @@ async def _serve(
             supervisions=parts.supervisions,
             calendar=console.calendar,
             console=console,
+            passwords=passwords,
+            edge=(networks(settings.trusted_proxies), bool(settings.tls_cert)),
+            retention=retention,
         )
         stack.push_async_callback(parts.briefing.close)
         if settings.scaip_listen:
-            receiver = AlarmReceiver(parts.alarms.received, allowed=settings.scaip_allowed)
-            host, _, port = settings.scaip_listen.rpartition(":")
-            try:
-                await receiver.start(host, int(port))
-            except OSError as bind_error:
-                raise SettingsError(
-                    f"cannot listen for SCAIP on {settings.scaip_listen} "
-                    f"(HOTLINE_SCAIP_LISTEN): {bind_error}"
-                ) from bind_error
-            stack.push_async_callback(receiver.stop)
-            log.info("SCAIP alarm data received on udp %s", settings.scaip_listen)
+            await _scaip(settings, parts.alarms.received, stack)
         for work, name in (
             (desk.run(), "desk"),
             (console.hub.run(), "console"),
+            (
+                console.hub.watch_sessions(
+                    sessions.checker(engine, dt.timedelta(minutes=settings.console_idle_min))
+                ),
+                "console-sessions",
+            ),
             (index.run(), "directory-index"),
             (scheduler.run(), "callbacks"),
             (parts.deadlines.run(), "deadlines"),
             (parts.calendar_watch.run(), "calendar"),
+            (parts.briefing.sweep(), "speech-sweep"),
+            (retention.run(), "retention"),
         ):
             tasks.start(work, name)
         consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
         stack.push_async_callback(board.shutdown, hand_over=settings.hand_over_on_shutdown)
         stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
-        await stack.enter_async_context(_http(app, settings.api_host, settings.api_port))
+        tls = tls_context(settings.tls_cert, settings.tls_key) if settings.tls_cert else None
+        await stack.enter_async_context(_http(app, settings.api_host, settings.api_port, tls))
         log.info(
             "serving app %r; API on %s:%d", settings.ari_app, settings.api_host, settings.api_port
         )
@@ -235,215 +237,48 @@ async def _serve(
     log.info("stopped; %d records written", recorder.written)
 
 
-def _console(
+async def _scaip(
+    settings: Settings, received: Callable[..., Any], stack: contextlib.AsyncExitStack
+) -> None:
+    """The SIP MESSAGE receiver of terminals' alarm data (SCAIP), stopped with the rest."""
+    receiver = AlarmReceiver(
+        received,
+        allowed=settings.scaip_allowed,
+        rate=settings.scaip_rate,
+        burst=2 * settings.scaip_rate,
+    )
+    host, _, port = settings.scaip_listen.rpartition(":")
+    try:
+        await receiver.start(host, int(port))
+    except OSError as bind_error:
+        raise SettingsError(
+            f"cannot listen for SCAIP on {settings.scaip_listen} "
+            f"(HOTLINE_SCAIP_LISTEN): {bind_error}"
+        ) from bind_error
+    stack.push_async_callback(receiver.stop)
+    log.info("SCAIP alarm data received on udp %s", settings.scaip_listen)
+
+
+async def _retention(
     settings: Settings,
     engine: AsyncEngine,
-    *,
-    bus: Bus,
-    live: LiveFloor,
+    ari: AriClient,
     tz: ZoneInfo,
-    parts: _Parts,
-    on_change: OnChange,
-) -> ConsoleParts:
-    """The operators' console: its hub on the event stream and what its pages act through."""
-    calendar = parts.calendar
-    hub = Hub(
-        engine,
-        lambda name, lang, context: render_text(name, lang, tz, **context),
-        tz,
-        floor_html=floor_html(engine, live.snapshot, tz),
+    stack: contextlib.AsyncExitStack,
+) -> RetentionJob:
+    """The daily purge; the access log's old rows through the retention role's own URL."""
+    retention_engine = None
+    if settings.retention_database_url:
+        retention_engine = make_engine(settings.retention_database_url, pool_size=1)
+        stack.push_async_callback(retention_engine.dispose)
+    else:
+        log.warning("HOTLINE_RETENTION_DATABASE_URL unset: the access log is never purged")
+    periods = Periods(
+        recordings_days=settings.retain_recordings_days,
+        access_days=settings.retain_access_days,
+        sessions_days=settings.retain_sessions_days,
     )
-    bus.fold(hub.fold)  # after the live floor: the pop and the floor see it folded
-    return ConsoleParts(
-        hub=hub,
-        snapshot=live.snapshot,
-        calendar=calendar,
-        session_lifetime=dt.timedelta(hours=settings.console_session_h),
-        on_change=on_change,
-        ask=parts.board.request,
-        on_call=parts.desk.on_call,
-        scheduler=parts.scheduler,
-        supervise=lambda operator_id, supervisor_id, mode, by: press(
-            engine,
-            parts.supervisions,
-            operator_id=operator_id,
-            supervisor_id=supervisor_id,
-            mode=mode,
-            by=by,
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class _Parts:
-    desk: Desk
-    index: DirectoryIndex
-    scheduler: Scheduler
-    board: Switchboard
-    sync_softphones: Callable[[], Awaitable[None]]  # after an admin change: what changed
-    briefing: Briefing
-    alarms: AlarmDesk
-    supervisions: Supervisions
-    calendar: WorkCalendar  # the working days of deadlines, with the local exceptions
-    calendar_watch: CalendarWatch  # keeps it current; warns when a year needs an admin
-    deadlines: DeadlineWatch
-
-
-async def _parts(
-    settings: Settings, engine: AsyncEngine, ari: AriClient, recorder: Recorder, bus: Bus
-) -> _Parts:
-    """The call controller: the desk, the directory index, the callback scheduler, the phase
-    handlers of a call, and the switchboard that runs the calls."""
-    tz = ZoneInfo(settings.timezone)
-
-    async def load_routing() -> Any:
-        async with engine.connect() as conn:
-            return await load_config(conn), await standing_states(conn)
-
-    desk = Desk(load=load_routing, record=recorder.submit, publish=bus.publish, tz=tz)
-    await desk.reload()
-    index = DirectoryIndex(
-        engine, limit=settings.directory_index_limit, refresh_s=settings.directory_refresh_s
-    )
-    await index.load()
-
-    async def load_callbacks() -> Any:
-        async with engine.connect() as conn:
-            return await pending(conn)
-
-    scheduler = Scheduler(
-        load=load_callbacks, record=recorder.submit, publish=bus.publish, queue=desk.queue
-    )
-    await scheduler.start()
-
-    speech, prompts = await _speech(settings)
-    briefing = Briefing(speech, prompts)
-    emergency = EmergencySettings(
-        ambulance=settings.ambulance,
-        supervisor=settings.duty_supervisor,
-        tier_s=settings.emergency_tier_s,
-        escalate_after_s=settings.terminal_escalate_s,
-    )
-
-    async def load_facts(elder_id: int | None) -> Facts:
-        """An elder's facts; with the database down, 120's default route alone."""
-        try:
-            async with asyncio.timeout(2.0), engine.connect() as conn:
-                return await facts_for(
-                    conn, elder_id, default_route=emergency.ambulance, today=dt.date.today()
-                )
-        except Exception as err:  # an emergency never waits on the database
-            log.error("emergency facts unavailable (%s); calling 120 only", type(err).__name__)
-            return Facts(elder_id, routes=(emergency.ambulance,))
-
-    emergencies = Emergencies(desk, load_facts, briefing, emergency, tz)
-
-    async def case_owner(elder_id: int) -> int | None:
-        async with engine.connect() as conn:
-            return await open_case_owner(conn, elder_id)
-
-    board_ref: list[Switchboard] = []
-    alarms = AlarmDesk(
-        AlarmBook(settings.alarm_window_s),
-        recorder.submit,
-        lambda number: board_ref[0].live_from(number, "terminal") if board_ref else None,
-    )
-    phases = phase_handlers(
-        desk=desk,
-        scheduler=scheduler,
-        identify=index.identify,
-        callback_ring_s=settings.callback_ring_s,
-        emergencies=emergencies,
-        identified=alarms.tie,
-        voice=Voice(speech, PromptTexts()),
-        case_owner=case_owner,
-        survey_prompts=SurveyPrompts.of({**settings.prompts, **prompts}),
-        survey_wait_s=settings.survey_wait_s,
-    )
-
-    accounts = AccountSync(ari, static=settings.static_endpoints)
-
-    async def sync_softphones(*, full: bool = False) -> None:
-        """Asterisk's operator accounts = the active operators in PostgreSQL: all of them on
-        every connect, only what changed after an admin change."""
-        async with engine.connect() as conn:
-            wanted = await operator_accounts(conn)
-        try:
-            done = await (accounts.full(wanted) if full else accounts.changes(wanted))
-        except AriError as err:
-            log.error("operator accounts not synced (%s); retrying on the next change", err.status)
-            return
-        if full or done.pushed or done.removed:
-            log.info(
-                "operator accounts: %d pushed, %d removed", len(done.pushed), len(done.removed)
-            )
-
-    async def on_connect() -> None:
-        await sync_softphones(full=True)
-
-    board = Switchboard(
-        ari=ari,
-        app=settings.ari_app,
-        record=recorder.submit,
-        publish=bus.publish,
-        policy=_policy(settings, prompts),
-        phases=phases,
-        endpoints=desk,
-        seats=desk,
-        callbacks=scheduler,
-        on_connect=on_connect,
-    )
-    scheduler.bind(board.outbound)
-    board_ref.append(board)
-    supervisions = Supervisions(
-        ari=ari,
-        app=settings.ari_app,
-        channels=board,
-        ask=board.request,
-        calls_of=desk.calls_of,
-        publish=bus.publish,
-    )
-    calendar, deadlines = await _deadlines(settings, engine, bus, scheduler)
-    calendar_watch = CalendarWatch(engine, calendar, bus.publish, tz)
-    await calendar_watch.reload()
-    return _Parts(
-        desk,
-        index,
-        scheduler,
-        board,
-        sync_softphones,
-        briefing,
-        alarms,
-        supervisions,
-        calendar,
-        calendar_watch,
-        deadlines,
-    )
-
-
-async def _speech(settings: Settings) -> tuple[Speech | None, dict[str, str]]:
-    """The speech engine and the hotline's prompts, synthesised once (cached on disk).
-    Without speech (off, or espeak-ng/sox missing) the service runs on recorded prompts."""
-    if not settings.speech:
-        return None, {}
-    speech = Speech(Path(settings.sounds_dir), settings.sounds_media)
-    try:
-        prompts = await build_prompts(speech, PromptTexts(), settings.prompts)
-    except (SpeechError, OSError) as err:
-        log.error("speech unavailable (%s): prompts and summaries are not spoken", err)
-        return None, {}
-    log.info("speech: %d prompts ready in %s", len(prompts), settings.sounds_dir)
-    return speech, prompts
-
-
-def _policy(settings: Settings, prompts: dict[str, str]) -> Policy:
-    greeting = settings.greeting
-    if greeting is None:
-        greeting = (prompts["greeting"],) if "greeting" in prompts else ("sound:hello-world",)
-    after_hours = prompts.get("after_hours")
-    if after_hours is None:
-        return Policy(greeting=greeting, app=settings.ari_app)
-    return Policy(greeting=greeting, app=settings.ari_app, after_hours_prompt=(after_hours,))
+    return RetentionJob(engine, periods=periods, tz=tz, ari=ari, retention_engine=retention_engine)
 
 
 def _settle_memory() -> None:
@@ -471,36 +306,3 @@ def serve(settings: Settings) -> None:
         await run(settings, stop)
 
     asyncio.run(main())
-
-
-async def _deadlines(
-    settings: Settings, engine: AsyncEngine, bus: Bus, scheduler: Scheduler
-) -> tuple[WorkCalendar, DeadlineWatch]:
-    """The working-day calendar (filled by the CalendarWatch) and the deadline scheduler,
-    which offers follow-up calls to the case's owner through the callback scheduler."""
-    calendar = WorkCalendar(settings.calendar)  # its years and local days: CalendarWatch
-
-    async def follow_up(task: Claimed) -> None:
-        """R12, R19: the follow-up call, offered to the case's owner first."""
-        async with engine.connect() as conn:
-            number = await number_for(conn, task)
-            queue = await case_queue(conn, task.case_id) or "general"
-        if number is not None and scheduler.queue_config(queue) is not None:
-            scheduler.ask(
-                case_id=task.case_id,
-                number=number,
-                queue=queue,
-                due_at=dt.datetime.now(dt.UTC),
-                by="system",
-                owner=task.owner_operator_id,
-                reason="follow_up",
-            )
-
-    deadlines = DeadlineWatch(
-        engine,
-        bus.publish,
-        follow_up=follow_up,
-        check=dt.timedelta(seconds=settings.deadline_check_s),
-    )
-    bus.fold(deadlines.fold)
-    return calendar, deadlines

@@ -23,7 +23,13 @@ import pytest
 if TYPE_CHECKING:
     from tests.integration.floorkit import Floor
 from tests.integration.calendars import publish_missing
-from tests.integration.pg import _dsn, create_database, drop_database, sqlalchemy_url
+from tests.integration.pg import (
+    _dsn,
+    create_database,
+    drop_database,
+    retention_url,
+    sqlalchemy_url,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ARI = os.environ.get("HOTLINE_ARI_URL", "http://127.0.0.1:8088")
@@ -105,8 +111,9 @@ class Service:
             "HOTLINE_SOUNDS_DIR": SOUNDS_DIR,
             **os.environ,
             "HOTLINE_DATABASE_URL": sqlalchemy_url(self.database),
+            "HOTLINE_RETENTION_DATABASE_URL": retention_url(self.database),
             "HOTLINE_API_LISTEN": f"127.0.0.1:{self.port}",
-            "HOTLINE_API_TOKEN": "test-token",
+            "HOTLINE_API_TOKEN": "test-admin-token-of-the-suite-0123456789",
             "HOTLINE_SPOOL": str(self.workdir / "spool.jsonl"),
             "HOTLINE_LOG_LEVEL": os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
             "HOTLINE_CALLBACK_RING_S": "6",  # a number called back rings 6 s, not 30
@@ -148,7 +155,8 @@ class Service:
 
     def api(self, path: str) -> Any:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": "Bearer test-token"}
+            f"http://127.0.0.1:{self.port}{path}",
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())

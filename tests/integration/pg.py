@@ -33,6 +33,15 @@ def sqlalchemy_url(database: str) -> str:
     return _dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+def retention_url(database: str) -> str:
+    """The retention role's URL (scripts/lib.sh makes the role) for `database`; "" when
+    the suite runs without it."""
+    url = os.environ.get("HOTLINE_RETENTION_DATABASE_URL", "")
+    if not url:
+        return ""
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
 async def create_database(prefix: str = "hotline_test") -> str:
     name = f"{prefix}_{secrets.token_hex(4)}"
     conn = await asyncpg.connect(_dsn("postgres"))

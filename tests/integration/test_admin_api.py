@@ -536,7 +536,7 @@ async def test_tokens(api: Api) -> None:
     status, body = await api.call(
         "POST", "/api/tokens", body={"name": "wall", "role": "supervisor"}
     )
-    assert status == 201 and set(body) == {"name", "role", "token"}
+    assert status == 201 and set(body) == {"name", "role", "token", "expires_at"}
     token = body["token"]
     [(stored,)] = await api.sql("SELECT token_sha256 FROM api_tokens WHERE name = 'wall'")
     assert stored == hashlib.sha256(token.encode()).hexdigest()

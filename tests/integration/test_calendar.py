@@ -66,7 +66,12 @@ UNPUBLISHED = LIBRARY_LAST + 2  # a year neither the library nor these tests pub
 
 
 class Api:
-    def __init__(self, service: Service, http: aiohttp.ClientSession, token: str = "test-token"):
+    def __init__(
+        self,
+        service: Service,
+        http: aiohttp.ClientSession,
+        token: str = "test-admin-token-of-the-suite-0123456789",
+    ):
         self.base = f"http://127.0.0.1:{service.port}"
         self.http = http
         self.token = token

@@ -208,7 +208,7 @@ async def test_a_callback_asked_for_through_the_api(floor: Floor, db: asyncpg.Co
     refused = await floor.http.post(
         f"http://127.0.0.1:{floor.service.port}/api/callbacks",
         json={"number": "not-a-number", "case_id": str(call["case_id"])},
-        headers={"Authorization": "Bearer test-token"},
+        headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
     )
     assert refused.status == 422 and (await refused.json())["field"] == "number"
     await nothing_left_in_asterisk()

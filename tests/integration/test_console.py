@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import secrets
@@ -418,18 +419,64 @@ async def test_an_unrelated_elder_opens_only_with_a_reason_that_is_recorded(
     assert rows == []
     await page.fill("#open-reason", "家属来电询问地址")
     await page.click("#btn-open")
-    await expect(page.locator("#f-health_conditions")).to_have_value("糖尿病")
+    await expect(page.locator("#elder-fields")).to_contain_text("糖尿病")
     row = await db.fetchrow("SELECT * FROM record_access WHERE elder_id = $1", elder_id)
     assert (row["operator_id"], row["why"], row["reason"]) == (op_id, "search", "家属来电询问地址")
-    # An edit is audited: who changed what.
+    # Read with a reason is not changed with one: no form, and a forged post is refused.
+    await expect(page.locator("#elder-read-only")).to_be_visible()
+    assert await page.locator("#elder-form").count() == 0
+    status = await page.evaluate(
+        """async ([id, csrf]) => (await fetch('/console/elders/' + id, {method: 'POST',
+            body: new URLSearchParams({csrf: csrf, medication: 'x', high_risk_shown: '1'})}
+        )).status""",
+        [elder_id, await page.locator("input[name=csrf]").first.input_value()],
+    )
+    assert status == 403
+    assert await db.fetchval("SELECT medication FROM elders WHERE id = $1", elder_id) is None
+
+
+async def test_the_owner_edits_only_what_the_form_changes_and_not_high_risk(
+    floor: Floor, new_page: NewPage, db: asyncpg.Connection
+) -> None:
+    queue = await floor.queue()
+    op_id, username, _ = await operator(floor, queue)
+    elder_id = await elder(
+        db, "钱桂兰", fresh_number(), health_conditions="高血压", district="东城区", high_risk=True
+    )
+    await db.execute(
+        "INSERT INTO cases (id, opened_at, status, channel, identified, elder_id, "
+        "owner_operator_id) VALUES (gen_random_uuid(), now(), 'in_progress', 'hotline', true, "
+        "$1, $2)",
+        elder_id,
+        op_id,
+    )
+    page = await new_page()
+    await log_in(page, floor, username)
+    await page.goto(f"{base(floor)}/console/elders/{elder_id}")
+    assert await page.locator("#f-high_risk").count() == 0  # a supervisor's to change
     await page.fill("#f-medication", "二甲双胍")
     await page.click("#btn-save-elder")
     await expect(page.locator("#elder-message")).to_be_visible()
+    row = await db.fetchrow("SELECT * FROM elders WHERE id = $1", elder_id)
+    assert (row["medication"], row["health_conditions"], row["district"], row["high_risk"]) == (
+        "二甲双胍",
+        "高血压",
+        "东城区",
+        True,
+    )
     audit = await db.fetchrow(
         "SELECT actor, before, after FROM audit_log WHERE entity = 'elder' AND entity_id = $1",
         str(elder_id),
     )
-    assert audit["actor"] == username and "二甲双胍" in audit["after"]
+    assert audit["actor"] == username and set(json.loads(audit["after"])) == {"medication"}
+    # A forged post that says high risk is off is refused, and changes nothing.
+    status = await page.evaluate(
+        """async ([id, csrf]) => (await fetch('/console/elders/' + id, {method: 'POST',
+            body: new URLSearchParams({csrf: csrf, high_risk_shown: '1'})})).status""",
+        [elder_id, await page.locator("input[name=csrf]").first.input_value()],
+    )
+    assert status == 403
+    assert await db.fetchval("SELECT high_risk FROM elders WHERE id = $1", elder_id) is True
 
 
 # --- the supervisor ---------------------------------------------------------------------

@@ -242,7 +242,7 @@ async def _event_types(service: Service, *, seconds: float) -> list[str]:
     types: list[str] = []
     async with aiohttp.ClientSession() as http:
         url = f"http://127.0.0.1:{service.port}/api/events"
-        headers = {"Authorization": "Bearer test-token"}
+        headers = {"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"}
         async with http.ws_connect(url, headers=headers) as ws:
             try:
                 async with asyncio.timeout(seconds):

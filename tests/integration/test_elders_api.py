@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.exc import DBAPIError
 
 from hotline.app import http_app
 from hotline.db import migrate
@@ -323,18 +324,22 @@ async def test_an_offered_call_opens_the_record_for_twelve_hours_from_the_offer(
     status, _ = await api.call("GET", f"/api/elders/{wang}", "operator")
     assert status == 200
     assert await _looks(api, wang) == [("op1001", op, "offered", None, call)]
-    # The window runs from the offer, not from the last look under it.
+    # The window runs from the offer, not from the last look under it (the access log is
+    # append-only: a second elder, offered 12 hours ago and looked at just now).
+    li, older = api.ids["欧阳秀英"], uuid.uuid4()
+    await _offer(api, li, op, dt.timedelta(hours=12, minutes=1), older)
     await api.sql(
-        "UPDATE record_access SET at = at - interval '12 hours' WHERE call_id = :c", c=call
+        "INSERT INTO record_access (at, actor, operator_id, elder_id, why, call_id) VALUES "
+        "(now(), 'op1001', :op, :elder, 'offered', :call)",
+        op=op,
+        elder=li,
+        call=older,
     )
-    await api.sql(
-        "UPDATE record_access SET at = now() WHERE call_id = :c AND actor <> 'system'", c=call
-    )
-    status, _ = await api.call("GET", f"/api/elders/{wang}", "operator")
+    status, _ = await api.call("GET", f"/api/elders/{li}", "operator")
     assert status == 403
     # Another operator's offer is not op1001's.
-    await _offer(api, wang, api.ids["op1002"], dt.timedelta(minutes=1), uuid.uuid4())
-    status, _ = await api.call("GET", f"/api/elders/{wang}", "operator")
+    await _offer(api, li, api.ids["op1002"], dt.timedelta(minutes=1), uuid.uuid4())
+    status, _ = await api.call("GET", f"/api/elders/{li}", "operator")
     assert status == 403
 
 
@@ -346,12 +351,15 @@ async def test_an_edit_is_audited_with_before_and_after_of_what_changed(api: Api
     [(stamp,)] = await api.sql("SELECT updated_at FROM elders WHERE id = :e", e=li)
     change = {"medication": "阿司匹林 100mg", "high_risk": True, "district": "示范区"}
     status, record = await api.call("PATCH", f"/api/elders/{li}", "operator", change)
+    assert (status, record["field"]) == (403, "high_risk")  # a supervisor's to say (issue 15)
+    assert await _audit(api) == []
+    status, record = await api.call("PATCH", f"/api/elders/{li}", "supervisor", change)
     assert status == 200, record
     assert (record["medication"], record["high_risk"]) == ("阿司匹林 100mg", True)
     audit = await _audit(api)
     assert audit == [
         (
-            "op1001",
+            "desk",
             "update",
             "elder",
             str(li),
@@ -363,7 +371,7 @@ async def test_an_edit_is_audited_with_before_and_after_of_what_changed(api: Api
     assert after > stamp
     assert dt.datetime.fromisoformat(record["updated_at"]) == after
     # Nothing new: no audit row. Clearing a text and a birth date: audited as null / ISO.
-    status, _ = await api.call("PATCH", f"/api/elders/{li}", "operator", change)
+    status, _ = await api.call("PATCH", f"/api/elders/{li}", "supervisor", change)
     assert (status, len(await _audit(api))) == (200, 1)
     status, record = await api.call(
         "PATCH", f"/api/elders/{li}", "admin", {"life_events": None, "birth_date": "1938-11-03"}
@@ -420,14 +428,22 @@ async def test_a_supervisor_reads_the_access_log_and_an_operator_may_not(api: Ap
     assert (status, body["error"]) == (403, "forbidden")
     status, entries = await api.call("GET", "/api/record-access", "supervisor")
     assert status == 200
-    assert [(e["actor"], e["elder_id"], e["why"], e["reason"]) for e in entries] == [
-        ("desk", li, "supervisor", None),
-        ("op1001", li, "owner", None),
-        ("op1001", wang, "search", "son called"),
+    assert [(e["actor"], e["kind"], e["elder_id"], e["why"], e["reason"]) for e in entries] == [
+        ("desk", "access_log", None, "supervisor", None),  # this very read (R27)
+        ("desk", "record", li, "supervisor", None),
+        ("op1001", "record", li, "owner", None),
+        ("op1001", "record", wang, "search", "son called"),
     ]
+    assert [e["role"] for e in entries] == ["supervisor", "supervisor", "operator", "operator"]
     status, entries = await api.call("GET", f"/api/record-access?elder_id={wang}", "supervisor")
-    assert [(e["operator_id"], e["why"]) for e in entries] == [(op, "search")]
+    assert [(e["operator_id"], e["kind"], e["why"]) for e in entries] == [
+        (None, "access_log", "supervisor"),  # this read, of her rows
+        (op, "record", "search"),
+    ]
     status, entries = await api.call("GET", f"/api/record-access?operator_id={op}&limit=1", "admin")
     assert [(e["elder_id"], e["why"]) for e in entries] == [(li, "owner")]
+    # Nobody changes or removes what was read, not even the service's own role.
+    with pytest.raises(DBAPIError, match="append-only"):
+        await api.sql("DELETE FROM record_access")
     status, body = await api.call("GET", "/api/record-access?elder_id=abc", "supervisor")
     assert (status, body["field"]) == (422, "elder_id")

@@ -356,7 +356,9 @@ async def test_confirmed_emergency_brings_everyone_into_one_conference(
 
     name = view["recordings"][0]["name"]
     url = f"http://127.0.0.1:{floor.service.port}/api/recordings/{name}"
-    async with floor.http.get(url, headers={"Authorization": "Bearer test-token"}) as response:
+    async with floor.http.get(
+        url, headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"}
+    ) as response:
         assert response.status == 200 and response.content_type == "audio/wav"
         data = await response.read()
     with wave.open(io.BytesIO(data)) as recording:

@@ -40,7 +40,7 @@ class Subscriber:
     async def __aenter__(self) -> Subscriber:
         self.ws = await self.http.ws_connect(
             f"http://127.0.0.1:{self.port}/api/events",
-            headers={"Authorization": "Bearer test-token"},
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         )
         self._task = asyncio.create_task(self._read())
         return self
@@ -122,7 +122,9 @@ async def test_a_slow_subscriber_is_dropped_and_the_others_get_everything(
         try:
             queue = await made.queue()
             op_id, _ = await made.operator({queue: 0})
-            slow = RawSubscriber(service.port, "/api/events", "test-token")
+            slow = RawSubscriber(
+                service.port, "/api/events", "test-admin-token-of-the-suite-0123456789"
+            )
             await slow.connect()  # ... and never reads until the end
             async with Subscriber(http, service.port) as fast:
                 await fast.wait_for("snapshot")

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -46,6 +47,8 @@ from hotline.db.engine import make_engine
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
 from hotline.queues.config import QueueConfig
+from hotline.retention.job import RetentionJob
+from hotline.retention.policy import Periods
 from hotline.supervision.service import Supervisions
 from hotline.supervision.stasis import Watcher
 from tests.integration.calendars import publish_missing
@@ -93,6 +96,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "sip_password": "password-3",
     },
     ("PATCH", "/api/operators/{id}"): {"line_cap": 2},
+    ("PUT", "/api/cases/{case_id}/hold"): {"hold": True, "reason": "a court asked"},
     ("PUT", "/api/operators/{id}/state"): {"state": "ready"},
     ("POST", "/api/queues"): {"name": "night", "display_name": "Night"},
     ("PATCH", "/api/queues/{name}"): {"wrapup_s": 5},
@@ -550,6 +554,13 @@ async def api(migrated: str) -> AsyncIterator[Api]:
                 calls_of=lambda operator_id: frozenset(),
                 publish=bus.publish,
             ),
+            retention=RetentionJob(
+                engine,
+                periods=Periods(),
+                tz=ZoneInfo("Asia/Shanghai"),
+                ari=None,
+                retention_engine=None,
+            ),
         )
         try:
             async with TestClient(TestServer(app)) as client:
@@ -752,10 +763,22 @@ async def test_every_change_reply_fits_the_document(api: Api) -> None:
     await api.check("POST", "/api/tokens", 201, body={"name": "robot", "role": "admin"})
     await api.check("DELETE", "/api/tokens/{name}", 204, params={"name": "robot"})
 
+    # Retention (R27): a legal hold on a case, a purge now (nothing is old enough here).
+    held = await api.check(
+        "PUT",
+        "/api/cases/{case_id}/hold",
+        200,
+        body=_body_for("PUT", "/api/cases/{case_id}/hold", api),
+    )
+    assert held["hold"] is True
+    purge = await api.check("POST", "/api/retention/run", 200)
+    assert (purge["recordings"], purge["access_rows"]) == (0, 0)
+
     asked = {"number": "138 0000 0000", "case_id": api.values["case_id"]}
     made = await api.check("POST", "/api/callbacks", 201, body=asked)
     assert (made["number"], made["queue"], made["status"]) == ("13800000000", "general", "pending")
-    await api.check("POST", "/api/callbacks", 201, who="operator", body=asked)
+    # An operator asks only on a case they own (R14); nobody owns this one.
+    await api.check("POST", "/api/callbacks", 403, who="operator", body=asked)
     cancelled = await api.check(
         "POST", "/api/callbacks/{callback_id}/cancel", 200, params={"callback_id": made["id"]}
     )

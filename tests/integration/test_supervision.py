@@ -151,6 +151,22 @@ async def test_a_supervisor_listens_whispers_and_barges(
         assert ended["reason"] == "call_ended" and ended["mode"] == "barge"
         modes = [m["mode"] for m in stream.of("supervision.mode", supervision_id=sid)]
         assert modes == ["whisper", "barge"]
+    # Each supervision and each change of mode is in the access log (R27): who asked, whose
+    # phone listened, which operator on which call, how.
+    rows = await db.fetch(
+        "SELECT actor, role, operator_id, call_id, target FROM record_access "
+        "WHERE kind = 'supervision' AND at >= $1 ORDER BY id",
+        since,
+    )
+    assert [r["target"] for r in rows] == [
+        f"operator {op_id}: listen",
+        f"operator {op_id}: whisper",
+        f"operator {op_id}: barge",
+    ]
+    assert {(r["actor"], r["role"], r["operator_id"]) for r in rows} == {
+        ("env-admin", "admin", sup_id)
+    }
+    assert str(rows[0]["call_id"]) == call_id
 
 
 async def test_supervision_refused_stopped_and_ended_by_the_supervisor(
@@ -168,7 +184,7 @@ async def test_supervision_refused_stopped_and_ended_by_the_supervisor(
         async with floor.http.post(
             url,
             json={"supervisor_id": supervisor_id},
-            headers={"Authorization": "Bearer test-token"},
+            headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"},
         ) as response:
             reply: dict[str, Any] = await response.json()
             assert response.status == status, reply
@@ -221,7 +237,7 @@ async def test_supervision_refused_stopped_and_ended_by_the_supervisor(
             assert level(op_hears, CALLER_HZ) > HEARD
             gone = f"http://127.0.0.1:{floor.service.port}/api/supervision/{second['id']}"
             async with floor.http.delete(
-                gone, headers={"Authorization": "Bearer test-token"}
+                gone, headers={"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"}
             ) as response:
                 assert response.status == 404
         finally:

@@ -147,7 +147,7 @@ async def test_transfers_that_cannot_be_done_are_refused(
     await phone_a.wait_for("answered")
     call_id = await call_in_progress(db, since)
     url = f"http://127.0.0.1:{floor.service.port}/api/calls/{call_id}/transfer"
-    headers = {"Authorization": "Bearer test-token"}
+    headers = {"Authorization": "Bearer test-admin-token-of-the-suite-0123456789"}
     cases = [
         ({"queue": "nosuchqueue"}, 409, "call_id"),
         ({"queue": queue, "number": "120"}, 422, "body"),

@@ -162,7 +162,17 @@ SNAPSHOT = FloorSnapshot(
         LiveQueue("night", 0, 0.0, 0),  # live calls know it, not yet the database
     ),
     callbacks=(),
-    alerts=(LiveAlert("unpublished:CN:2027", "unpublished", "CN", 2027, AT, 24, 0, 2),),
+    alerts=(
+        LiveAlert(
+            "unpublished:CN:2027",
+            "unpublished",
+            AT,
+            country="CN",
+            year=2027,
+            days_left=24,
+            refusals=2,
+        ),
+    ),
 )
 
 
@@ -220,6 +230,9 @@ def test_merge_lays_today_over_the_live_floor() -> None:
                 "days_left": 24,
                 "differences": 0,
                 "refusals": 2,
+                "operator_id": None,
+                "until": None,
+                "count": 0,
             }
         ],
     }

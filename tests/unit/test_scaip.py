@@ -423,3 +423,39 @@ def test_retransmission_same_answer_once() -> None:
     assert again.reply == first.reply and first.alarm is not None and again.alarm is None
     clock.now += 33  # the transaction is over: a new request, passed on again
     assert receiver.answer(request(), SOURCE).alarm is not None
+
+
+# ---------------------------------------------------------------- floods (issue 15, R27)
+
+
+def test_a_source_over_its_rate_is_dropped_and_others_still_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    receiver = AlarmReceiver(lambda a, s: None, rate=5, burst=10, clock=clock)
+
+    def options(source: tuple[str, int], _i: int) -> bytes | None:
+        return receiver.answer(request().replace(b"MESSAGE", b"OPTIONS"), source).reply
+
+    flood = ("127.0.0.66", 5099)
+    with caplog.at_level(logging.WARNING):
+        answered = [options(flood, i) for i in range(50)]
+    assert sum(r is not None for r in answered) == 10  # the burst, then nothing
+    assert answered[-1] is None
+    assert options(SOURCE, 99) is not None  # another source is not held back
+    assert caplog.text.count("over 5/s") == 1  # warned once, not once a datagram
+    clock.now += 1.0  # a second later: rate x 1 s datagrams again
+    assert sum(options(flood, 100 + i) is not None for i in range(10)) == 5
+    assert "40 datagram(s) over its rate dropped" in caplog.text  # told when it passes
+
+
+def test_a_flood_from_one_source_never_pushes_out_anothers_pending_alarm() -> None:
+    book = AlarmBook(clock=Clock(), limit=100)
+    book.add(alarm("genuine", ELDER), "127.0.0.3")
+    for n in range(1000):  # made-up refs and numbers from one address
+        book.add(alarm(f"f{n}", f"139{n:08d}"), "127.0.0.66")
+    assert len(book) == 100 and book.held_by("127.0.0.66") == 99
+    taken = book.take(ELDER)
+    assert taken is not None and taken.ref == "genuine"
+    assert book.take("13900000999") is not None  # the flood's newest stayed, its oldest went
+    assert book.take("13900000000") is None

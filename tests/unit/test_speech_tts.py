@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import stat
+import time
 import wave
 from pathlib import Path
 
@@ -72,12 +73,49 @@ async def test_mandarin_becomes_an_asterisk_wav(sounds: Path) -> None:
 
 async def test_a_forgotten_text_is_removed_and_said_again_when_asked(sounds: Path) -> None:
     speech = Speech(sounds, "hotline")
-    first = await speech.say("老人王秀英，地址示范路一号")
-    await speech.forget("老人王秀英，地址示范路一号")
+    first = await speech.say("老人王秀英，地址示范路一号", private=True)
+    await speech.forget("老人王秀英，地址示范路一号", private=True)
     assert not first.path.exists()
-    await speech.forget("老人王秀英，地址示范路一号")  # twice: nothing to remove, no error
-    again = await speech.say("老人王秀英，地址示范路一号")
+    await speech.forget("老人王秀英，地址示范路一号", private=True)  # nothing to remove: no error
+    again = await speech.say("老人王秀英，地址示范路一号", private=True)
     assert not again.cached and again.path == first.path
+
+
+async def test_a_private_text_is_0600_owned_like_its_directory_and_apart(sounds: Path) -> None:
+    speech = Speech(sounds, "hotline")
+    private = await speech.say("老人王秀英，地址示范路一号", private=True)
+    public = await speech.say("老人王秀英，地址示范路一号")
+    assert private.path != public.path  # never the same file as a public text's
+    assert private.path.name.startswith("sum-") and public.path.name.startswith("tts-")
+    assert stat.S_IMODE(private.path.stat().st_mode) == 0o600
+    assert private.path.stat().st_uid == sounds.stat().st_uid
+    assert stat.S_IMODE(public.path.stat().st_mode) == 0o644
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing a file to another user needs root")
+async def test_run_as_root_a_private_text_is_handed_to_asterisks_user(sounds: Path) -> None:
+    sounds.mkdir(parents=True)
+    os.chown(sounds, 65534, 65534)  # the directory Asterisk's user owns (sandbox.sh)
+    private = await Speech(sounds, "hotline").say("老人王秀英", private=True)
+    assert (private.path.stat().st_uid, private.path.stat().st_gid) == (65534, 65534)
+    assert stat.S_IMODE(private.path.stat().st_mode) == 0o600
+
+
+async def test_sweep_removes_private_and_half_written_files_only(sounds: Path) -> None:
+    speech = Speech(sounds, "hotline")
+    private = await speech.say("老人王秀英，地址示范路一号", private=True)
+    public = await speech.say("请稍候")
+    half = sounds / ".sum-0123.abcd.part"
+    half.write_bytes(b"RIFF")
+    assert await speech.sweep(older_than_s=3600) == 0  # all of them are new
+    old = time.time() - 7200
+    for path in (private.path, public.path, half):
+        os.utime(path, (old, old))
+    assert await speech.sweep(older_than_s=3600) == 2
+    assert not private.path.exists() and not half.exists()
+    assert public.path.exists()  # prompts stay: they name nobody
+    again = await speech.say("老人王秀英，地址示范路一号", private=True)
+    assert not again.cached  # said again when needed after a sweep
 
 
 async def test_directory_mode_whatever_the_umask(sounds: Path) -> None:

@@ -12,8 +12,13 @@ from hotline.core.phone import try_normalise
 
 
 class AlarmBook:
-    """The latest alarm per number for `window_s` seconds, at most `limit` numbers (the
-    oldest go first). An alarm without a caller number cannot be matched and is not kept."""
+    """The latest alarm per number for `window_s` seconds, at most `limit` numbers. An alarm
+    without a caller number cannot be matched and is not kept.
+
+    When full, the source (the sending address) holding the most entries gives up its oldest:
+    a flood of made-up alarms from one address never pushes out the pending alarms of the
+    others (R27); the receiver's rate limit per source keeps any one address well below the
+    limit in the first place."""
 
     def __init__(
         self,
@@ -27,17 +32,21 @@ class AlarmBook:
         self.window_s = window_s
         self.limit = limit
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, Alarm]] = OrderedDict()  # oldest first
+        # number -> (when added, alarm, source): oldest first
+        self._entries: OrderedDict[str, tuple[float, Alarm, str]] = OrderedDict()
+        self._by_source: dict[str, OrderedDict[str, None]] = {}  # each source's numbers
 
-    def add(self, alarm: Alarm) -> None:
+    def add(self, alarm: Alarm, source: str = "") -> None:
         if alarm.caller_id is None:
             return
         now = self._clock()
         self._expire(now)
-        self._entries[alarm.caller_id] = (now, alarm)
-        self._entries.move_to_end(alarm.caller_id)
+        self._drop(alarm.caller_id)
+        self._entries[alarm.caller_id] = (now, alarm, source)
+        self._by_source.setdefault(source, OrderedDict())[alarm.caller_id] = None
         while len(self._entries) > self.limit:
-            self._entries.popitem(last=False)
+            biggest = max(self._by_source.values(), key=len)
+            self._drop(next(iter(biggest)))
 
     def take(self, number: str | None) -> Alarm | None:
         """The latest alarm for `number` within the window, removed from the book."""
@@ -45,15 +54,29 @@ class AlarmBook:
         if key is None:
             return None
         self._expire(self._clock())
-        entry = self._entries.pop(key, None)
+        entry = self._entries.get(key)
+        self._drop(key)
         return entry[1] if entry else None
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def held_by(self, source: str) -> int:
+        """How many of the entries `source` sent."""
+        return len(self._by_source.get(source, ()))
+
+    def _drop(self, number: str) -> None:
+        entry = self._entries.pop(number, None)
+        if entry is None:
+            return
+        numbers = self._by_source[entry[2]]
+        del numbers[number]
+        if not numbers:
+            del self._by_source[entry[2]]
+
     def _expire(self, now: float) -> None:
         while self._entries:
-            added, _ = next(iter(self._entries.values()))
+            number, (added, _, _) = next(iter(self._entries.items()))
             if now - added <= self.window_s:
                 break
-            self._entries.popitem(last=False)
+            self._drop(number)

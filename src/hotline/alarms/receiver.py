@@ -13,6 +13,8 @@ Answers:
     ACK                             nothing
     anything else                   405, with Allow
     from an address not allowed     403
+    over a source's rate            nothing (the datagram is dropped: a terminal retransmits;
+                                    answering a flood would reflect it)
 A retransmission (same Via branch, Call-ID and CSeq within 32 s) gets the same response again
 and does not reach the callable twice. Heartbeats (mty PI) are answered and not passed on.
 
@@ -43,6 +45,7 @@ ALLOW = "MESSAGE, OPTIONS"
 RETRANSMIT_S = 32.0  # RFC 3261 Timer J: how long a non-INVITE server transaction lasts
 _REMEMBERED = 4096  # responses kept for retransmissions
 _WARNED = 1024  # refused source addresses warned about once each
+_BUCKETS = 4096  # sources whose rate is followed (the least recent forgotten first)
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,26 @@ class Answer:
 class AlarmReceiver:
     """Receives SCAIP alarms on a UDP port; `on_alarm(alarm, source)` is called after the
     terminal has been answered. Its exceptions are logged, never raised. `allowed`, when
-    given, is the set of source IP addresses that may send (others get 403)."""
+    given, is the set of source IP addresses that may send (others get 403). Each source may
+    send `rate` datagrams a second on average, `burst` at once; more are dropped."""
 
     def __init__(
         self,
         on_alarm: OnAlarm,
         *,
         allowed: Collection[str] | None = None,
+        rate: float = 20.0,
+        burst: int = 40,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate and burst must be positive")
         self._on_alarm = on_alarm
         self._allowed = frozenset(allowed) if allowed is not None else None
+        self._rate = rate
+        self._burst = float(burst)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
+        self._dropped: dict[str, int] = {}
         self._clock = clock
         self._recent: OrderedDict[tuple[str, int, str, str, str], tuple[float, bytes]] = (
             OrderedDict()
@@ -114,6 +126,8 @@ class AlarmReceiver:
     def _answer(self, data: bytes, source: Source) -> Answer:
         if not data.strip():
             return Answer(None)  # CRLF keep-alive
+        if not self._admit(source[0]):
+            return Answer(None)
         try:
             request = parse_request(data)
         except BadSip as err:
@@ -191,6 +205,25 @@ class AlarmReceiver:
                 self._on_alarm(answer.alarm, source)
             except Exception as err:
                 log.error("SCAIP alarm ref=%s: handler failed: %s", answer.alarm.ref, _where(err))
+
+    def _admit(self, address: str) -> bool:
+        """A token from the source's bucket; False (and a warning once a burst) when empty."""
+        now = self._clock()
+        tokens, then = self._buckets.pop(address, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - then) * self._rate)
+        admitted = tokens >= 1.0
+        self._buckets[address] = (tokens - 1.0 if admitted else tokens, now)
+        while len(self._buckets) > _BUCKETS:
+            self._buckets.popitem(last=False)
+        if admitted:
+            dropped = self._dropped.pop(address, 0)
+            if dropped:
+                log.warning("SCAIP from %s: %d datagram(s) over its rate dropped", address, dropped)
+        elif address in self._dropped or len(self._dropped) < _WARNED:
+            if address not in self._dropped:
+                log.warning("SCAIP from %s over %.0f/s: dropping", address, self._rate)
+            self._dropped[address] = self._dropped.get(address, 0) + 1
+        return admitted
 
     def _forget(self, now: float) -> None:
         while self._recent:

@@ -102,9 +102,14 @@ _ENGINE = web.AppKey("engine", AsyncEngine)
 _TOKEN = web.AppKey("token", str)
 
 
-def make_app(engine: AsyncEngine, token: str, routes: Sequence[Route]) -> web.Application:
-    """`token` (HOTLINE_API_TOKEN) acts as the built-in admin "env-admin"; empty disables it."""
-    app = web.Application(middlewares=[_errors, _unknown_api])
+def make_app(
+    engine: AsyncEngine, token: str, routes: Sequence[Route], *, outside: object = None
+) -> web.Application:
+    """`token` (HOTLINE_API_TOKEN) acts as the built-in admin "env-admin"; empty disables it.
+    `outside`: the edge's middleware (api.edge), first, so every part sees the request as
+    the outside made it."""
+    first = [outside] if outside is not None else []
+    app = web.Application(middlewares=[*first, _errors, _unknown_api])  # type: ignore[list-item]
     app[_ENGINE] = engine
     app[_TOKEN] = token
     app[ROUTES] = tuple(routes)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hotline.core.errors import Forbidden
@@ -41,11 +41,13 @@ class TokenRow:
 
 
 async def find_token(conn: AsyncConnection, sha256: str) -> TokenRow | None:
-    """A live token by its hash; an operator's token works only while the operator is active."""
+    """A live token by its hash: not revoked, not expired; an operator's token works only
+    while the operator is active."""
     query = (
         select(ApiToken.name, ApiToken.role, ApiToken.operator_id, ApiToken.token_sha256)
         .outerjoin(Operator, Operator.id == ApiToken.operator_id)
         .where(ApiToken.token_sha256 == sha256, ApiToken.revoked_at.is_(None))
+        .where(or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > func.now()))
         .where(or_(ApiToken.operator_id.is_(None), Operator.active))
     )
     row = (await conn.execute(query)).first()

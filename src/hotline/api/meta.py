@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api import bodies
+from hotline.api.auth import principal
 from hotline.api.openapi import document
-from hotline.api.replies import read, reply
+from hotline.api.reads import logged
+from hotline.api.replies import reply
 from hotline.api.routes import Query, Route
 from hotline.db.audit import audit_entries
 
@@ -57,7 +59,9 @@ def routes(
 
     async def audit(request: web.Request) -> web.Response:
         limit = bodies.limit(request.query.get("limit"))
-        return reply(await read(engine, lambda c: audit_entries(c, limit)))
+        async with engine.begin() as conn:
+            await logged(conn, principal(request), "audit")
+            return reply(await audit_entries(conn, limit))
 
     limit = Query("limit", "at most this many (1-1000, default 50)", {"type": "integer"})
     mine = [

@@ -25,6 +25,7 @@ _STATUS_TEXT = {
     404: "Nothing by that name (`not_found`); `field` names the path parameter",
     409: "In conflict with the current state (`conflict`); `detail` says why",
     422: "A value is wrong (`invalid`); `field` names it, `detail` says why",
+    429: "Too many of these lately (`too_many`); `detail` says what to do",
     503: "The database is unavailable (`unavailable`)",
 }
 _NOT_UPGRADE = "Not a WebSocket upgrade request (`bad_request`)"

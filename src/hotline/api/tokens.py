@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from aiohttp import web
@@ -19,7 +20,8 @@ from hotline.core.words import Role
 from hotline.db.audit import Outcome, as_record, audit
 from hotline.db.models import ApiToken, Operator
 
-_TOKEN = (ApiToken.name, ApiToken.role, ApiToken.operator_id)
+_TOKEN = (ApiToken.name, ApiToken.role, ApiToken.operator_id, ApiToken.expires_at)
+LIFETIME_DAYS = 90  # a token's default life; at most a year
 
 
 async def create_token(
@@ -31,6 +33,7 @@ async def create_token(
     operator_id: int | None,
     sha256: str,
     reserved: str,
+    days: int = LIFETIME_DAYS,
 ) -> Outcome:
     if name == reserved:
         raise Conflict("name", "this name is reserved for the built-in admin token")
@@ -40,7 +43,13 @@ async def create_token(
             raise Invalid("operator_id", "no such operator")
     query = (
         pg_insert(ApiToken)
-        .values(name=name, role=role, operator_id=operator_id, token_sha256=sha256)
+        .values(
+            name=name,
+            role=role,
+            operator_id=operator_id,
+            token_sha256=sha256,
+            expires_at=func.now() + dt.timedelta(days=days),
+        )
         .on_conflict_do_nothing()
         .returning(*_TOKEN)
     )
@@ -75,6 +84,7 @@ class TokenBody(Body):
     operator_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
         default=None, validate_default=True
     )
+    expires_in_days: Annotated[int, Field(ge=1, le=366)] = LIFETIME_DAYS
 
     @field_validator("operator_id")
     @classmethod
@@ -91,6 +101,7 @@ class TokenReply(BaseModel):
     name: str
     role: Role
     token: str
+    expires_at: dt.datetime
 
 
 def routes(engine: AsyncEngine, on_change: OnChange, builtin_admin: str) -> list[Route]:
@@ -99,7 +110,7 @@ def routes(engine: AsyncEngine, on_change: OnChange, builtin_admin: str) -> list
         actor = principal(request).name
         body = parse(TokenBody, await request.read())
         token = new_token()
-        await change(
+        made = await change(
             engine,
             on_change,
             lambda conn: create_token(
@@ -110,9 +121,12 @@ def routes(engine: AsyncEngine, on_change: OnChange, builtin_admin: str) -> list
                 operator_id=body.operator_id,
                 sha256=hash_token(token),
                 reserved=builtin_admin,
+                days=body.expires_in_days,
             ),
         )
-        return reply({"name": body.name, "role": body.role, "token": token}, 201)
+        assert made.record is not None
+        shown = {"name": body.name, "role": body.role, "token": token}
+        return reply({**shown, "expires_at": made.record["expires_at"]}, 201)
 
     async def revoke(request: web.Request) -> web.Response:
         actor, name = principal(request).name, request.match_info["name"]
@@ -125,7 +139,7 @@ def routes(engine: AsyncEngine, on_change: OnChange, builtin_admin: str) -> list
             "POST",
             "/api/tokens",
             create,
-            "Create an API token (shown once)",
+            "Create an API token (shown once), for expires_in_days (default 90, at most 366)",
             "access",
             roles=("admin",),
             body=TokenBody,

@@ -454,6 +454,10 @@ class AriClient:
     async def stop_recording(self, name: str) -> None:
         await self._request("POST", f"/recordings/live/{_seg(name)}/stop")
 
+    async def delete_recording(self, name: str) -> None:
+        """Remove a stored recording. NotFound if Asterisk has no such recording."""
+        await self._request("DELETE", f"/recordings/stored/{_seg(name)}")
+
     async def recording_file(self, name: str) -> bytes:
         """The stored recording's file. NotFound if Asterisk has no such recording."""
         return await self._bytes(f"/recordings/stored/{_seg(name)}/file")

@@ -1,9 +1,11 @@
 """A callback's operator is on the line: dial the number to call back. Phase Dialing.
 
 The operator hears ringing while the carrier trunk rings the number. Answered: both are
-bridged and the call goes on as any talking call. Busy, no answer, a failure, or the
-operator hanging up first: the operator is told and released, and the scheduler learns the
-outcome (it decides on a next attempt).
+bridged and the call goes on as any talking call. Answering does not make the operator the
+case's owner (R14), except on a case nobody owns that the service's own callback (abandoned,
+after hours) is for. Busy, no answer, a failure, or the operator hanging up first: the
+operator is told and released, and the scheduler learns the outcome (it decides on a next
+attempt).
 """
 
 from __future__ import annotations
@@ -39,10 +41,17 @@ Report = Callable[[uuid.UUID, AttemptResult], None]
 """Tell the scheduler how the attempt (by its call id) went."""
 
 
+Claims = Callable[[uuid.UUID], bool]
+"""Whether the operator who reaches the callee of this call takes its case (policy.claims_case)."""
+
+
 class Dialer:
-    def __init__(self, seats: Seats, report: Report, ring_s: int = 30) -> None:
+    def __init__(
+        self, seats: Seats, report: Report, claims: Claims | None = None, ring_s: int = 30
+    ) -> None:
         self._seats = seats
         self._report = report
+        self._claims = claims or (lambda _call_id: False)
         self._ring_s = ring_s
 
     async def run(self, call: Call, state: Dialing) -> None:
@@ -68,8 +77,9 @@ class Dialer:
         call.reached_human = True
         at = now()
         call.state = state.answered(bridge_id, at)
-        call.record(CaseOwned(case_id=call.info.case_id, operator_id=state.operator_id, at=at))
-        call.publish(ev.CaseChanged(case_id=call.info.case_id, status="in_progress"))
+        if self._claims(call.info.call_id):  # nobody took the request yet: now someone has
+            call.record(CaseOwned(case_id=call.info.case_id, operator_id=state.operator_id, at=at))
+            call.publish(ev.CaseChanged(case_id=call.info.case_id, status="in_progress"))
         self._report(call.info.call_id, AttemptResult("answered", None, state.operator_id, at))
 
     async def _not_reached(

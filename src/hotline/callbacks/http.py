@@ -14,10 +14,9 @@ from hotline.api import bodies
 from hotline.api.auth import principal
 from hotline.api.replies import read, reply
 from hotline.api.routes import UUID, Query, Route
-from hotline.callbacks import store
+from hotline.callbacks import policy, store
 from hotline.callbacks.scheduler import Scheduler
 from hotline.calls.messages import Refused
-from hotline.cases import store as cases_store
 from hotline.core.errors import Conflict, Invalid, NotFound
 from hotline.core.phone import try_normalise
 from hotline.core.words import Role
@@ -32,6 +31,8 @@ class CallbackBody(bodies.Body):
     case_id: Annotated[uuid.UUID, Field(strict=False)]
     due_at: Annotated[AwareDatetime, Field(strict=False)] | None = None  # default: now
     queue: bodies.QueueName | None = None  # default: the case's last call's queue, or general
+    # A number that is none of the case's parties (its calls, elder, contacts): supervisors
+    any_number: bool = False
 
 
 class CallbackReply(BaseModel):
@@ -59,7 +60,12 @@ def routes(engine: AsyncEngine, scheduler: Scheduler) -> list[Route]:
         if status is not None and status not in ("pending", "talked", "given_up", "cancelled"):
             raise Invalid("status", "one of pending, talked, given_up, cancelled")
         limit = bodies.limit(request.query.get("limit"))
-        return reply(await read(engine, lambda c: store.listed(c, status=status, limit=limit)))
+        who = principal(request)
+        # an operator sees the callbacks of the cases they own (R14), not every number
+        owner = (who.operator_id or -1) if who.role == "operator" else None
+        return reply(
+            await read(engine, lambda c: store.listed(c, status=status, limit=limit, owner=owner))
+        )
 
     async def ask(request: web.Request) -> web.Response:
         who = principal(request)
@@ -68,8 +74,10 @@ def routes(engine: AsyncEngine, scheduler: Scheduler) -> list[Route]:
         if number is None or number.startswith("+"):
             raise Invalid("number", "not a number the carrier trunk can dial")
         async with engine.connect() as conn:
-            if not await cases_store.case_exists(conn, body.case_id):
+            case = await store.case_parties(conn, body.case_id)
+            if case is None:
                 raise Invalid("case_id", "no such case")
+            policy.may_ask(who.role, who.operator_id, case, number, body.any_number)
             queue = body.queue or await store.case_queue(conn, body.case_id) or "general"
         if scheduler.queue_config(queue) is None:
             raise Invalid("queue", "no such queue")
@@ -78,7 +86,12 @@ def routes(engine: AsyncEngine, scheduler: Scheduler) -> list[Route]:
         except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC day
             raise Invalid("due_at", "out of the range of dates") from None
         cb = scheduler.ask(
-            case_id=body.case_id, number=number, queue=queue, due_at=due, by=who.name
+            case_id=body.case_id,
+            number=number,
+            queue=queue,
+            due_at=due,
+            by=who.name,
+            owner=case.owner,  # offered to the case's owner first (R14)
         )
         created = CallbackReply(
             id=cb.callback_id,
@@ -127,13 +140,14 @@ def routes(engine: AsyncEngine, scheduler: Scheduler) -> list[Route]:
             "POST",
             "/api/callbacks",
             ask,
-            "Ask for a callback: number, case and when",
+            "Ask for a callback on a case you own (supervisors: any case): one of its parties'"
+            " numbers, or any number with any_number (supervisors); never on a closed case",
             TAG,
             roles=roles,
             body=CallbackBody,
             reply=CallbackReply,
             status=201,
-            errors=(422,),
+            errors=(403, 409, 422),
         ),
         Route(
             "POST",

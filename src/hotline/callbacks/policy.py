@@ -1,4 +1,5 @@
-"""When to try a callback again, and what a dialled number's end means. Pure."""
+"""When to try a callback again, what a dialled number's end means, and who may ask for
+one. Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from hotline.core.words import BUSY_CAUSES, NO_ANSWER_CAUSES
+from hotline.cases import handling
+from hotline.core.errors import Forbidden, Invalid
+from hotline.core.words import BUSY_CAUSES, NO_ANSWER_CAUSES, Role
 
 Outcome = Literal["answered", "no_answer", "busy", "failed", "operator_left"]
 
@@ -45,3 +48,38 @@ def after(
     if attempt >= max_attempts:
         return Next(attempt, None, "given_up")
     return Next(attempt + 1, at + dt.timedelta(seconds=spacing_s), None)
+
+
+# --- who may ask for a callback (R14, R27) ----------------------------------------------
+
+SERVICE_REASONS = frozenset({"abandoned", "after_hours"})
+"""Callbacks the service asks for itself: the caller reached nobody, so whoever calls back is
+the first operator to take the request (R14) and owns the case if nobody does yet."""
+
+
+@dataclass(frozen=True)
+class CaseParties:
+    """What deciding on a callback needs to know of its case."""
+
+    owner: int | None
+    status: str
+    numbers: frozenset[str]  # its calls' numbers, its elder's phones and contacts
+
+
+def may_ask(
+    role: Role, operator_id: int | None, case: CaseParties, number: str, any_number: bool
+) -> None:
+    """A callback on a case: by its owner or a supervisor (R14); never on a closed case; to
+    one of the case's own parties unless a supervisor (or admin) says any number may do."""
+    handling.may_act(role, operator_id, case.owner)
+    handling.may_change(case.status)
+    if any_number and role == "operator":
+        raise Forbidden("any_number", "only a supervisor may have another number called")
+    if not any_number and number not in case.numbers:
+        raise Invalid("number", "not a number of this case's caller, elder or contacts")
+
+
+def claims_case(reason: str, owner: int | None) -> bool:
+    """Whether the operator who reaches the callee takes the case: only for the service's own
+    callbacks on a case nobody owns; a callback someone asked for never moves ownership."""
+    return reason in SERVICE_REASONS and owner is None

@@ -16,8 +16,9 @@ from hotline.api import bodies
 from hotline.api.auth import Principal, principal
 from hotline.api.replies import reply
 from hotline.api.routes import Route
+from hotline.callbacks.policy import may_ask
 from hotline.callbacks.scheduler import Scheduler
-from hotline.callbacks.store import case_queue
+from hotline.callbacks.store import case_parties, case_queue
 from hotline.cases import actions, store
 from hotline.cases.deadlines import NoDeadline, no_deadline
 from hotline.cases.routing import case_action, case_id_of
@@ -47,6 +48,11 @@ async def promise_callback(
     try:
         async with engine.begin() as conn:
             task = await actions.callback(conn, case_id, who, calendar=calendar, tz=tz, now=now)
+            if number is not None:  # another of the case's numbers: its own parties only
+                parties = await case_parties(conn, case_id)
+                if parties is not None:
+                    wanted = try_normalise(number) or number
+                    may_ask(who.role, who.operator_id, parties, wanted, who.role != "operator")
             dial = number or await store.case_number(conn, case_id)
             queue = await case_queue(conn, case_id) or "general"
             owner = await store.owner_of(conn, case_id)

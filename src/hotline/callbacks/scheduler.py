@@ -281,6 +281,11 @@ class Scheduler:
         call.case_owner = cb.owner  # set before its task first runs: offered to them first
         self._calls[call_id] = call
 
+    def claims(self, call_id: uuid.UUID) -> bool:
+        """Whether the operator who reaches the callee of this call takes the case (R14)."""
+        cb = self._by_call.get(call_id)
+        return cb is not None and policy.claims_case(cb.reason, cb.owner)
+
     def report(self, call_id: uuid.UUID, result: AttemptResult) -> None:
         """From the dialer: how the attempt went."""
         cb = self._by_call.get(call_id)

@@ -8,11 +8,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotline.callbacks.policy import CaseParties
+from hotline.core.phone import try_normalise
 from hotline.db.audit import as_record
-from hotline.db.models import Call, Callback, Case, Queue
+from hotline.db.models import Call, Callback, Case, Contact, ElderPhone, Queue
 
 
 @dataclass
@@ -90,7 +92,10 @@ _LISTED = (
 )
 
 
-async def listed(conn: AsyncConnection, *, status: str | None, limit: int) -> list[dict[str, Any]]:
+async def listed(
+    conn: AsyncConnection, *, status: str | None, limit: int, owner: int | None = None
+) -> list[dict[str, Any]]:
+    """The latest due first; with `owner`, only callbacks on the cases that operator owns."""
     query = (
         select(*_LISTED)
         .join(Case, Case.id == Callback.case_id)
@@ -100,7 +105,27 @@ async def listed(conn: AsyncConnection, *, status: str | None, limit: int) -> li
     )
     if status is not None:
         query = query.where(Callback.status == status)
+    if owner is not None:
+        query = query.where(Case.owner_operator_id == owner)
     return [as_record(row) for row in await conn.execute(query)]
+
+
+async def case_parties(conn: AsyncConnection, case_id: uuid.UUID) -> CaseParties | None:
+    """The case's owner, status and the numbers that are its own, or None: no such case."""
+    row = (
+        await conn.execute(
+            select(Case.owner_operator_id, Case.status, Case.elder_id).where(Case.id == case_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    sources = [select(Call.caller_number.label("n")).where(Call.case_id == case_id)]
+    if row.elder_id is not None:
+        sources.append(select(ElderPhone.number).where(ElderPhone.elder_id == row.elder_id))
+        sources.append(select(Contact.number).where(Contact.elder_id == row.elder_id))
+    numbers = (await conn.scalars(union(*sources))).all()
+    own = frozenset(filter(None, (try_normalise(n) for n in numbers)))
+    return CaseParties(row.owner_operator_id, row.status, own)
 
 
 async def case_queue(conn: AsyncConnection, case_id: uuid.UUID) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api import bodies
 from hotline.api.auth import principal
+from hotline.api.reads import logged
 from hotline.api.replies import read, reply
 from hotline.api.routes import UUID, Route
 from hotline.cases import actions, orders_http, store
@@ -38,12 +39,17 @@ def routes(engine: AsyncEngine, tz: ZoneInfo, calendar: WorkCalendar) -> list[Ro
 def _reads(engine: AsyncEngine) -> list[Route]:
     async def cases(request: web.Request) -> web.Response:
         limit = bodies.limit(request.query.get("limit"))
-        return reply(await read(engine, lambda c: store.recent_cases(c, limit)))
+        who = principal(request)
+        # an operator lists the cases they own (R14, R27); supervisors and admins every case
+        owner = (who.operator_id or -1) if who.role == "operator" else None
+        return reply(await read(engine, lambda c: store.recent_cases(c, limit, owner)))
 
     async def timeline(request: web.Request) -> web.Response:
         case_id = uuid.UUID(request.match_info["case_id"])
-        async with engine.connect() as conn:
-            await actions.readable(conn, case_id, principal(request))
+        who = principal(request)
+        async with engine.begin() as conn:
+            await actions.readable(conn, case_id, who)
+            await logged(conn, who, "timeline", case_id=case_id)
             return reply(await store.case_timeline(conn, case_id))
 
     return [
@@ -51,7 +57,7 @@ def _reads(engine: AsyncEngine) -> list[Route]:
             "GET",
             "/api/cases",
             cases,
-            "The latest cases",
+            "The latest cases (an operator: the cases they own)",
             TAG,
             query=(LIMIT,),
             reply=list[CaseReply],

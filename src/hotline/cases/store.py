@@ -12,7 +12,10 @@ from hotline.core.errors import NotFound
 from hotline.db.models import Call, Case, CaseEvent, Elder
 
 
-async def recent_cases(conn: AsyncConnection, limit: int = 50) -> list[dict[str, Any]]:
+async def recent_cases(
+    conn: AsyncConnection, limit: int = 50, owner: int | None = None
+) -> list[dict[str, Any]]:
+    """The latest cases; with `owner`, only the cases that operator owns."""
     steps = (
         select(CaseEvent.case_id, func.count().label("steps"))
         .group_by(CaseEvent.case_id)
@@ -34,6 +37,8 @@ async def recent_cases(conn: AsyncConnection, limit: int = 50) -> list[dict[str,
         .order_by(Case.opened_at.desc())
         .limit(limit)
     )
+    if owner is not None:
+        query = query.where(Case.owner_operator_id == owner)
     return [dict(row._mapping) for row in await conn.execute(query)]
 
 

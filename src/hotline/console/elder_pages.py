@@ -14,13 +14,16 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.auth import PRINCIPAL
+from hotline.api.reads import logged
 from hotline.cases import store as cases
+from hotline.console.hub import Hub
 from hotline.console.web import SESSION, fields, guarded, lang, render
 from hotline.console.words import word
-from hotline.core.errors import Forbidden, Problem
+from hotline.core.errors import Forbidden, Problem, TooMany
+from hotline.elders import service
 from hotline.elders import store as elders
-from hotline.elders.access import Granted
 from hotline.elders.schemas import EDITABLE, ElderBody, OpenBody
+from hotline.elders.service import Publish
 
 LONG_FIELDS = ("health_conditions", "medical_history", "medication", "life_events")
 SHOWN = tuple(f for f in EDITABLE if f != "high_risk")
@@ -30,6 +33,8 @@ SHOWN = tuple(f for f in EDITABLE if f != "high_risk")
 class ElderPages:
     engine: AsyncEngine
     tz: ZoneInfo
+    hub: Hub
+    publish: Publish | None = None
 
     def add(self, app: web.Application) -> None:
         engine = self.engine
@@ -49,7 +54,8 @@ class ElderPages:
         q = ((await fields(request)).get("q") or "").strip()[:100]  # POST: names stay out of URLs
         found = []
         if q:
-            async with self.engine.connect() as conn:
+            async with self.engine.begin() as conn:
+                await logged(conn, request[PRINCIPAL], "search", why="search", target=q)
                 found = await elders.search(conn, q, today=self.today(), limit=20)
         return render(request, "elders.html", self.tz, q=q, found=found)
 
@@ -64,18 +70,19 @@ class ElderPages:
         who = request[PRINCIPAL]
         try:
             async with self.engine.begin() as conn:
-                record = await elders.view(
+                record = await service.look(
                     conn,
-                    actor=who.name,
-                    role=who.role,
-                    operator_id=who.operator_id,
-                    elder_id=elder_id,
+                    who,
+                    elder_id,
                     now=dt.datetime.now(dt.UTC),
                     today=self.today(),
                     reason=reason,
+                    publish=self.publish,
                 )
         except Forbidden:
             record = None  # a reason is needed: the page asks for one
+        except TooMany as err:
+            raise web.HTTPTooManyRequests(text=word("too_many_opened", lang(request))) from err
         except Problem as err:
             raise web.HTTPNotFound(text=word("not_found", lang(request))) from err
         return render(
@@ -89,6 +96,7 @@ class ElderPages:
             message=message,
             failed=failed,
             reason=reason,
+            editable=record is not None and (reason is None or who.role != "operator"),
         )
 
     async def view(self, request: web.Request) -> web.StreamResponse:
@@ -103,47 +111,34 @@ class ElderPages:
         return await self.show(request, int(request.match_info["elder_id"]), reason=body.reason)
 
     async def edit(self, request: web.Request) -> web.StreamResponse:
+        """The same rules as the API's PATCH (elders.service.edit): only with a tie to the
+        elder (or as a supervisor), only the fields on the form, high risk by supervisors."""
         elder_id = int(request.match_info["elder_id"])
         who = request[PRINCIPAL]
         form = await fields(request)
-        raw: dict[str, object] = {k: (form.get(k) or "").strip() or None for k in SHOWN}
-        raw["high_risk"] = form.get("high_risk") == "yes"
+        raw: dict[str, object] = {k: form[k].strip() or None for k in SHOWN if k in form}
+        if "high_risk_shown" in form:  # an unticked box sends nothing: the marker says it was there
+            raw["high_risk"] = form.get("high_risk") == "yes"
         try:
             body = ElderBody.model_validate(raw)
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             text = f"{word('invalid', lang(request))}: {where} {first['msg']}"
-            again = (form.get("reason") or "").strip() or None
-            return await self.show(request, elder_id, again, message=text, failed=True)
-        changes = body.model_dump(exclude_unset=False)
-        changes = {k: v for k, v in changes.items() if k in EDITABLE}
-        if changes.get("full_name") is None:
-            changes.pop("full_name", None)
-        reason = (form.get("reason") or "").strip() or None
-        async with self.engine.begin() as conn:
-            granted = await elders.decide(
-                conn, who.role, who.operator_id, elder_id, dt.datetime.now(dt.UTC)
-            )
-            if not isinstance(granted, Granted):
-                # Opened with a reason (an explicit search): the edit is one more look for
-                # that reason, and is recorded as such (R27).
-                if reason is None or not 3 <= len(reason) <= 200:
-                    raise web.HTTPForbidden(text=word("forbidden", lang(request)))
-                await elders.note_access(
+            return await self.show(request, elder_id, message=text, failed=True)
+        try:
+            async with self.engine.begin() as conn:
+                await service.edit(
                     conn,
-                    actor=who.name,
-                    operator_id=who.operator_id,
-                    elder_id=elder_id,
-                    why="search",
-                    reason=reason,
+                    who,
+                    elder_id,
+                    body.changes(),
+                    now=dt.datetime.now(dt.UTC),
+                    today=self.today(),
                 )
-            await elders.update_elder(conn, who.name, elder_id, changes)
-        if isinstance(granted, Granted):
-            reason = None
-        return await self.show(
-            request, elder_id, reason=reason, message=word("done", lang(request))
-        )
+        except Forbidden as err:
+            raise web.HTTPForbidden(text=word("forbidden", lang(request))) from err
+        return await self.show(request, elder_id, message=word("done", lang(request)))
 
     async def quick_create(self, request: web.Request) -> web.StreamResponse:
         """An unknown caller's record, made while the call is on: name, address, district,
@@ -160,13 +155,18 @@ class ElderPages:
             )
         except ValidationError:
             raise web.HTTPBadRequest(text="full_name: 1 to 200 characters") from None
+        # The call must be one offered to (or taken by) this operator now; its number is the
+        # call's, never the form's (a form can say anything).
         call_id = _uuid(form.get("call_id"))
+        facts = self.hub.call_of(me.operator_id, call_id) if call_id is not None else None
+        if facts is None:
+            raise web.HTTPForbidden(text=word("forbidden", lang(request)))
         async with self.engine.begin() as conn:
             elder_id = await elders.create_elder(
                 conn,
                 me.username,
                 body.model_dump(exclude_none=True),
-                number=form.get("number") or None,
+                number=facts.number,
             )
             await elders.note_access(
                 conn,
@@ -188,7 +188,8 @@ class ElderPages:
         raise web.HTTPSeeOther(f"/console/elders/{elder_id}")
 
     async def access(self, request: web.Request) -> web.StreamResponse:
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:
+            await logged(conn, request[PRINCIPAL], "access_log")
             entries = await elders.access_log(conn, limit=200)
         return render(request, "access.html", self.tz, entries=entries)
 

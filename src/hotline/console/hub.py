@@ -45,6 +45,8 @@ class Socket:
     operator_id: int
     lang: Lang
     supervisor: bool
+    session: str = ""  # the key of the login it belongs to: closed when that ends
+    ended: bool = False  # closed because its login ended (not for being slow)
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(SEND_QUEUE))
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -78,12 +80,15 @@ class Hub:
         self._offered: dict[uuid.UUID, tuple[int, ...]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._floor_dirty = asyncio.Event()
+        self._recheck = asyncio.Event()
         self.pops_sent = 0
 
     # --- sockets ---------------------------------------------------------------------
 
-    def attach(self, operator_id: int, lang: Lang, *, supervisor: bool) -> Socket:
-        socket = Socket(operator_id, lang, supervisor)
+    def attach(
+        self, operator_id: int, lang: Lang, *, supervisor: bool, session: str = ""
+    ) -> Socket:
+        socket = Socket(operator_id, lang, supervisor, session)
         self._sockets.setdefault(operator_id, set()).add(socket)
         if supervisor:
             self._floor_dirty.set()
@@ -99,9 +104,61 @@ class Hub:
     def connected(self, operator_id: int) -> bool:
         return bool(self._sockets.get(operator_id))
 
+    def close_sessions(self, keys: list[str]) -> int:
+        """Close the sockets of these logins (logged out, expired, idle, ended by an admin's
+        change): no screen pop or floor reaches them any more. How many were closed."""
+        wanted = set(keys)
+        closed = 0
+        for socket in [s for mine in self._sockets.values() for s in mine]:
+            if socket.session in wanted and not socket.dropped.is_set():
+                socket.ended = True
+                socket.dropped.set()
+                closed += 1
+        return closed
+
+    def recheck(self) -> None:
+        """Logins may have ended elsewhere (an admin's change): look now, not in 30 s."""
+        self._recheck.set()
+
+    def sessions(self) -> set[str]:
+        return {s.session for mine in self._sockets.values() for s in mine if s.session}
+
+    async def watch_sessions(
+        self, live: Callable[[set[str]], Awaitable[set[str]]], every_s: float = 30.0
+    ) -> None:
+        """Owned task: every `every_s`, close the sockets whose login is no longer live
+        (expired, idle, or ended by a change made elsewhere)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck.wait(), every_s)
+            self._recheck.clear()
+            keys = self.sessions()
+            if not keys:
+                continue
+            try:
+                still = await live(keys)
+            except Exception as err:  # the database is away: look again next time
+                log.warning("console sessions not checked (%s)", type(err).__name__)
+                continue
+            gone = keys - still
+            if gone:
+                log.info(
+                    "console: %d sockets of ended logins closed", self.close_sessions(list(gone))
+                )
+
     def _to(self, operator_id: int, template: str, context: dict[str, Any]) -> None:
         for socket in list(self._sockets.get(operator_id, ())):
             socket.offer(self._render(template, socket.lang, context))
+
+    def call_of(self, operator_id: int, call_id: uuid.UUID) -> CallFacts | None:
+        """The call, if it is offered to or answered by this operator now (what a form
+        about "my call" may act on: never a call id taken from the form alone)."""
+        facts = self._calls.get(call_id)
+        if facts is None:
+            return None
+        if facts.operator_id == operator_id or operator_id in self._offered.get(call_id, ()):
+            return facts
+        return None
 
     def current_call(self, operator_id: int) -> CallFacts | None:
         """The call this operator answered and is still on."""

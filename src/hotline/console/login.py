@@ -1,8 +1,19 @@
-"""Logging in and out, the language, and the console's static files."""
+"""Logging in and out, the language, and the console's static files.
+
+A login attempt goes through the throttle first (console.throttle: per address and per
+account; 429 with Retry-After, nothing checked), then the stored hash is read (the database
+connection returned at once), then the password is checked in the password pool
+(core.passwords; 429 when it is full), then the session is written. A failure is logged with
+the address (never the password), and a lock is an audit row and an alert for supervisors.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,41 +21,101 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.console import sessions
+from hotline.console.throttle import Locked, LoginThrottle, Wait
 from hotline.console.web import LANG_COOKIE, guarded, render, same_origin
 from hotline.console.words import LANGS
+from hotline.core import events as ev
+from hotline.core.passwords import Busy, Passwords, stale
+from hotline.db.audit import audit
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
-def add(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, lifetime: dt.timedelta) -> None:
-    async def page(request: web.Request) -> web.StreamResponse:
-        return render(request, "login.html", tz, error=None)
+@dataclass
+class Gate:
+    """What stands in front of the password check: the throttle and the password pool,
+    one each for the service, and who hears of a lock."""
 
-    async def log_in(request: web.Request) -> web.StreamResponse:
+    passwords: Passwords
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    publish: Callable[[ev.DomainEvent], None] | None = None
+    closed: Callable[[list[str]], object] | None = None  # sessions ended: close their sockets
+
+    async def changed(self, engine: AsyncEngine, operator_id: str) -> None:
+        """An admin changed the operator (a new password, typically): a lock on the account
+        is lifted, so that it may log in again at once."""
+        if not operator_id.isdigit():
+            return
+        async with engine.connect() as conn:
+            username = await sessions.username_of(conn, int(operator_id))
+        if username is not None:
+            self.throttle.unlock(username)
+
+
+@dataclass(frozen=True)
+class LoginPages:
+    engine: AsyncEngine
+    tz: ZoneInfo
+    lifetime: dt.timedelta
+    gate: Gate
+
+    def add(self, app: web.Application) -> None:
+        app.router.add_get("/", _root)
+        app.router.add_get("/console/login", self.page)
+        app.router.add_post("/console/login", self.log_in)
+        app.router.add_post("/console/logout", guarded(self.engine, self.log_out, form=True))
+        app.router.add_post("/console/lang", _language)
+        app.router.add_get("/console/static/{name}", _static)
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return render(request, "login.html", self.tz, error=None)
+
+    def _refused(self, request: web.Request, wait: Wait) -> web.StreamResponse:
+        error = "login_locked" if wait.locked else "login_wait"
+        answer = render(request, "login.html", self.tz, status=429, error=error)
+        answer.headers["Retry-After"] = str(max(1, round(wait.seconds)))
+        return answer
+
+    async def log_in(self, request: web.Request) -> web.StreamResponse:
         if not same_origin(request):
             raise web.HTTPForbidden(text="cross-site login refused")
         form = await request.post()
         username, password = form.get("username"), form.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
-            return render(request, "login.html", tz, status=400, error="login_failed")
-        async with engine.begin() as conn:
-            made = await sessions.login(
-                conn,
-                username.strip()[:64],
-                password[:256],
-                now=dt.datetime.now(dt.UTC),
-                lifetime=lifetime,
+            return render(request, "login.html", self.tz, status=400, error="login_failed")
+        username, password = username.strip()[:64], password[:256]
+        address = request.remote or "?"
+        gate, loop = self.gate, asyncio.get_running_loop()
+        wait = gate.throttle.check(address, username, loop.time())
+        if wait is not None:
+            return self._refused(request, wait)
+        async with self.engine.connect() as conn:  # returned before the password is checked
+            found = await sessions.account(conn, username)
+        try:
+            ok = await gate.passwords.verify(password, found.password_hash if found else None)
+        except Busy:
+            return self._refused(request, Wait(1.0))
+        if not ok or found is None:
+            await self._failed(address, username, found, loop.time())
+            return render(request, "login.html", self.tz, status=401, error="login_failed")
+        gate.throttle.succeeded(address, username)
+        new_hash = await _rehash(gate.passwords, password) if stale(found.password_hash) else None
+        async with self.engine.begin() as conn:
+            token, session = await sessions.open_session(
+                conn, found, now=dt.datetime.now(dt.UTC), lifetime=self.lifetime
             )
-        if made is None:
-            return render(request, "login.html", tz, status=401, error="login_failed")
-        token, session = made
+            if new_hash is not None:
+                await sessions.rehash(conn, found.operator_id, new_hash)
+        log.info("console login: operator %d from %s", found.operator_id, address)
         home = "/console/admin" if session.admin else "/console/floor"
         answer = web.HTTPSeeOther(home if session.supervisor else "/console")
         answer.set_cookie(
             sessions.COOKIE,
             token,
-            max_age=int(lifetime.total_seconds()),
+            max_age=int(self.lifetime.total_seconds()),
             httponly=True,
             samesite="Strict",
             secure=request.secure,
@@ -52,46 +123,93 @@ def add(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, lifetime: dt.ti
         )
         raise answer
 
-    async def log_out(request: web.Request) -> web.StreamResponse:
+    async def _failed(
+        self, address: str, username: str, found: sessions.Account | None, now: float
+    ) -> None:
+        locked = self.gate.throttle.failed(address, username, now)
+        who = f"operator {found.operator_id}" if found else "an unknown account"
+        log.warning("console login refused for %s from %s", who, address)
+        if locked is not None:
+            await self._lock(address, found, locked)
+
+    async def _lock(self, address: str, found: sessions.Account | None, locked: Locked) -> None:
+        left = locked.until - asyncio.get_running_loop().time()
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=left)
+        operator_id = found.operator_id if found else None
+        log.warning(
+            "ALERT console account %s locked until %s after %d failed logins (last from %s)",
+            operator_id if operator_id is not None else "(unknown)",
+            until.isoformat(timespec="seconds"),
+            locked.failures,
+            address,
+        )
+        async with self.engine.begin() as conn:
+            await audit(
+                conn,
+                "console-login",
+                "lock",
+                "console_login",
+                str(operator_id) if operator_id is not None else "unknown",
+                before=None,
+                after={"until": until.isoformat(), "failures": locked.failures, "last": address},
+            )
+        if self.gate.publish is not None:
+            self.gate.publish(
+                ev.SecurityAlert(
+                    kind="login_locked",
+                    operator_id=operator_id,
+                    until=until,
+                    count=locked.failures,
+                )
+            )
+
+    async def log_out(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get(sessions.COOKIE, "")
-        async with engine.begin() as conn:
-            await sessions.logout(conn, token, now=dt.datetime.now(dt.UTC))
+        async with self.engine.begin() as conn:
+            key = await sessions.logout(conn, token, now=dt.datetime.now(dt.UTC))
+        if self.gate.closed is not None:
+            self.gate.closed([key])  # its console's socket closes now, not at the next check
         answer = web.HTTPSeeOther("/console/login")
         answer.del_cookie(sessions.COOKIE, path="/")
         raise answer
 
-    async def language(request: web.Request) -> web.StreamResponse:
-        """The language is no secret: the toggle needs no session, only our own origin."""
-        if not same_origin(request):
-            raise web.HTTPForbidden(text="cross-site request refused")
-        form = await request.post()
-        chosen = form.get("lang")
-        back = form.get("back")
-        safe = isinstance(back, str) and back.startswith("/console") and "//" not in back
-        answer = web.HTTPSeeOther(back if safe and isinstance(back, str) else "/console")
-        if chosen in LANGS:
-            answer.set_cookie(
-                LANG_COOKIE, str(chosen), max_age=365 * 86400, samesite="Strict", path="/"
-            )
-        raise answer
 
-    async def static(request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        path = STATIC / name
-        if "/" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=path.read_bytes(),
-            content_type=_TYPES[path.suffix],
-            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+async def _language(request: web.Request) -> web.StreamResponse:
+    """The language is no secret: the toggle needs no session, only our own origin."""
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    form = await request.post()
+    chosen = form.get("lang")
+    back = form.get("back")
+    safe = isinstance(back, str) and back.startswith("/console") and "//" not in back
+    answer = web.HTTPSeeOther(back if safe and isinstance(back, str) else "/console")
+    if chosen in LANGS:
+        answer.set_cookie(
+            LANG_COOKIE, str(chosen), max_age=365 * 86400, samesite="Strict", path="/"
         )
+    raise answer
 
-    async def root(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPSeeOther("/console")
 
-    app.router.add_get("/", root)
-    app.router.add_get("/console/login", page)
-    app.router.add_post("/console/login", log_in)
-    app.router.add_post("/console/logout", guarded(engine, log_out, form=True))
-    app.router.add_post("/console/lang", language)
-    app.router.add_get("/console/static/{name}", static)
+async def _static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.Response(
+        body=path.read_bytes(),
+        content_type=_TYPES[path.suffix],
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def _root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/console")
+
+
+async def _rehash(passwords: Passwords, password: str) -> str | None:
+    """Today's hash of a password that matched an older one; None if the pool is full (it
+    is tried again at the next login)."""
+    try:
+        return await passwords.hash(password)
+    except Busy:
+        return None

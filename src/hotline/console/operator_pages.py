@@ -30,6 +30,7 @@ from hotline.operators.schemas import StateChangeBody
 from hotline.survey.requests import Survey
 from hotline.transfers.requests import Transfer
 
+SESSION_ENDED = 4001  # the WebSocket's close code when its login has ended
 PAUSE_REASONS = ("break", "training", "meeting", "admin", "wrap_up")
 
 
@@ -108,7 +109,9 @@ class OperatorPages:
             raise web.HTTPForbidden(text="cross-site WebSocket refused")
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
-        attached = self.hub.attach(me.operator_id, lang(request), supervisor=me.supervisor)
+        attached = self.hub.attach(
+            me.operator_id, lang(request), supervisor=me.supervisor, session=me.key
+        )
         sender = asyncio.create_task(_send(ws, attached.queue), name="console-send")
         reader = asyncio.create_task(_read(ws), name="console-read")
         dropped = asyncio.create_task(attached.dropped.wait(), name="console-dropped")
@@ -121,7 +124,10 @@ class OperatorPages:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if not ws.closed:
-            await ws.close(code=WSCloseCode.SERVICE_RESTART)
+            if attached.ended:  # logged out, expired, idle or ended by an admin: log in again
+                await ws.close(code=SESSION_ENDED, message=b"session ended")
+            else:
+                await ws.close(code=WSCloseCode.SERVICE_RESTART)
         return ws
 
     async def set_state(self, request: web.Request) -> web.StreamResponse:

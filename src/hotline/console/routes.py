@@ -23,9 +23,12 @@ from hotline.console import (
     login,
     operator_pages,
     report_pages,
+    sessions,
 )
 from hotline.console.floor_pages import Supervise
 from hotline.console.hub import Hub
+from hotline.console.login import Gate
+from hotline.console.web import IDLE
 from hotline.events.live import FloorSnapshot
 from hotline.workdays import WorkCalendar
 
@@ -37,6 +40,8 @@ class ConsoleParts:
     calendar: WorkCalendar
     session_lifetime: dt.timedelta
     on_change: OnChange
+    gate: Gate
+    idle: dt.timedelta = sessions.DEFAULT_IDLE
     ask: Ask | None = None
     on_call: OnCall | None = None
     scheduler: Scheduler | None = None
@@ -44,12 +49,13 @@ class ConsoleParts:
 
 
 def install(app: web.Application, engine: AsyncEngine, tz: ZoneInfo, parts: ConsoleParts) -> None:
-    login.add(app, engine, tz, parts.session_lifetime)
+    app[IDLE] = parts.idle
+    login.LoginPages(engine, tz, parts.session_lifetime, parts.gate).add(app)
     operator_pages.OperatorPages(
         engine, tz, parts.hub, parts.snapshot, parts.on_change, parts.ask, parts.on_call
     ).add(app)
     case_pages.CasePages(engine, tz, parts.hub, parts.calendar, parts.scheduler).add(app)
-    elder_pages.ElderPages(engine, tz).add(app)
+    elder_pages.ElderPages(engine, tz, parts.hub, parts.gate.publish).add(app)
     floor_pages.add(app, engine, tz, parts.snapshot, parts.supervise)
     report_pages.add(app, engine, tz)
     calendars = Calendars(engine, parts.on_change, parts.calendar, tz, LIBRARY_VERSION)

@@ -20,6 +20,7 @@ from hotline.console.words import CLASS_NAMES, Lang, lang_of, named, step, word
 
 LANG_COOKIE = "hotline_lang"
 SESSION: web.RequestKey[Session] = web.RequestKey("console_session", Session)
+IDLE: web.AppKey[dt.timedelta] = web.AppKey("console_idle", dt.timedelta)
 Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _ENV = jinja2.Environment(
@@ -95,8 +96,9 @@ async def current(engine: AsyncEngine, request: web.Request) -> Session | None:
     token = request.cookies.get(sessions.COOKIE, "")
     if not token:
         return None
+    idle = request.app.get(IDLE, sessions.DEFAULT_IDLE)
     async with engine.connect() as conn:
-        return await sessions.find(conn, token, now=dt.datetime.now(dt.UTC))
+        return await sessions.find(conn, token, now=dt.datetime.now(dt.UTC), idle=idle)
 
 
 def as_principal(session: Session) -> Principal:

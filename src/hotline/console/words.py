@@ -38,6 +38,18 @@ _WORDS: dict[str, tuple[str, str]] = {
     "why_search": ("查询（已说明原因）", "Searched, with a reason"),
     "why_supervisor": ("班长查看", "Supervisor"),
     "why_admin": ("管理员查看", "Admin"),
+    "what": ("查阅内容", "What"),
+    "kind_record": ("老人档案", "Elder's record"),
+    "kind_timeline": ("工单记录", "Case timeline"),
+    "kind_emergency": ("紧急事件", "Emergency view"),
+    "kind_recording": ("通话录音", "Recording"),
+    "kind_search": ("档案搜索", "Directory search"),
+    "kind_audit": ("审计日志", "Audit log"),
+    "kind_access_log": ("查阅记录", "Access log"),
+    "kind_supervision": ("监听通话", "Supervision"),
+    "role_operator": ("话务员", "operator"),
+    "role_supervisor": ("班长", "supervisor"),
+    "role_admin": ("管理员", "admin"),
     "reason_rang_out": ("来电未接，已自动暂停", "Paused: let a call ring out"),
     "incoming": ("来电", "Incoming call"),
     "no_call": ("暂无来电", "No call"),
@@ -322,6 +334,32 @@ CLASS_NAMES: dict[str, tuple[str, str]] = {  # R6, with the consultation sub-cla
     "cal_done_accepted": ("已采用程序库版本", "The package's version is in use"),
     "cal_done_withdrawn": ("已撤回", "Withdrawn"),
     "alerts": ("需要处理", "Needs attention"),
+    "read_only_with_reason": (
+        "凭查阅原因打开：只读，不能修改",
+        "Opened with a reason: read only, it cannot be changed here",
+    ),
+    "too_many_opened": (
+        "过去一小时内凭原因打开的档案已达上限，请联系班长",
+        "Too many records opened with a reason in the last hour: ask a supervisor",
+    ),
+    "login_wait": ("尝试次数过多，请稍后再试", "Too many attempts: wait a moment and try again"),
+    "login_locked": (
+        "该账号因多次密码错误已被临时锁定，请稍后再试或联系管理员",
+        "This account is locked for a while after repeated wrong passwords: "
+        "try later or ask an admin",
+    ),
+    "sec_login_locked": (
+        "账号 #%(op)s 因多次登录失败被锁定至 %(until)s",
+        "Account #%(op)s locked until %(until)s after failed logins",
+    ),
+    "sec_record_opened": (
+        "坐席 #%(op)s 凭原因打开了 %(n)s 份无关档案（最近一小时）",
+        "Operator #%(op)s opened %(n)s unrelated records with a reason (last hour)",
+    ),
+    "sec_record_limit": (
+        "坐席 #%(op)s 凭原因打开档案已达上限，被拒绝",
+        "Operator #%(op)s reached the limit of records opened with a reason: refused",
+    ),
     "cal_statutory_working": (
         "请核对：以下法定节日在此安排中仍为工作日：",
         "Check: these statutory holidays are working days in this schedule:",

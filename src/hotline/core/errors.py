@@ -55,3 +55,10 @@ class Invalid(Problem):
 class Unavailable(Problem):
     status = 503
     error = "unavailable"
+
+
+class TooMany(Problem):
+    """Too many of this for now (a rate limit): try again later."""
+
+    status = 429
+    error = "too_many"

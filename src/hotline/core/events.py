@@ -297,6 +297,20 @@ class DeadlineRefused(_Event):
     year: int
 
 
+class SecurityAlert(_Event):
+    """Something a supervisor must know about the console's security (R27): an account
+    locked after repeated failed logins (`login_locked`, until `until`); an operator opening
+    records of elders they have no tie to, with a reason (`record_opened`, `count` in the
+    last hour; refused once over the limit: `record_limit`)."""
+
+    type: Literal["security.alert"] = "security.alert"
+    kind: Literal["login_locked", "record_opened", "record_limit"]
+    operator_id: int | None
+    until: dt.datetime | None = None
+    count: int = 0
+    elder_id: int | None = None
+
+
 DomainEvent = Annotated[
     CallArrived
     | CallIdentified
@@ -324,7 +338,8 @@ DomainEvent = Annotated[
     | SurveyAnswered
     | CalendarWarning
     | CalendarSettled
-    | DeadlineRefused,
+    | DeadlineRefused
+    | SecurityAlert,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

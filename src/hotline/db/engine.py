@@ -10,8 +10,15 @@ from hotline.config import SettingsError
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """A pool of connections. `hide_parameters`: an error's text never carries a statement's
+    values (an elder's medical history, a phone number) into a log."""
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, pool_recycle=300
+        url,
+        pool_size=pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        pool_recycle=300,
+        hide_parameters=True,
     )
 
 

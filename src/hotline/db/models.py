@@ -201,6 +201,8 @@ class Case(Base):
     reasonable: Mapped[bool | None] = mapped_column(Boolean)
     unreasonable_reason: Mapped[str | None] = mapped_column(Text)
     close_reason: Mapped[str | None] = mapped_column(Text)
+    # migration 0012: a legal hold: nothing of the case (its recordings) is purged
+    hold: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
 class Call(Base):
@@ -399,6 +401,7 @@ class ApiToken(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]  # migration 0012; None: revoked before it
 
 
 # --- emergencies (migration 0004) ---------------------------------------------------------
@@ -473,6 +476,7 @@ class CaseRecording(Base):
     call_id: Mapped[uuid.UUID] = mapped_column(UUID)
     started_at: Mapped[dt.datetime]
     stopped_at: Mapped[dt.datetime | None]
+    purged_at: Mapped[dt.datetime | None]  # migration 0012: its file removed (retention)
 
 
 class CaseTask(Base):
@@ -568,6 +572,16 @@ class Organisation(Base):
 # --- the console (migration 0007) ---------------------------------------------------------
 
 ACCESS_WHY = ("offered", "owner", "search", "supervisor", "admin")
+ACCESS_KINDS = (
+    "record",  # an elder's full record
+    "timeline",  # a case's timeline
+    "emergency",  # a case's emergency view
+    "recording",  # a conference's recording downloaded
+    "search",  # a search of the directory (`target`: what was looked for)
+    "audit",  # the audit log read
+    "access_log",  # this log read
+    "supervision",  # an operator's call listened to, whispered to, barged into
+)
 
 
 class ConsoleSession(Base):
@@ -582,25 +596,39 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
+    # migration 0012: the idle timeout, and why a session ended
+    last_seen_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    ended_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RecordAccess(Base):
-    """Who looked at which elder's full record, when and why (R27)."""
+    """Every read of what the hotline keeps about people (R27): an elder's full record, a
+    case's timeline or emergency view, a recording, a search, the logs themselves, a
+    supervision; who (`actor`: an operator's username or a token's name; `role`), when, why,
+    what. Append-only (a trigger; only the retention role deletes old rows), and it outlives
+    the elder's and the operator's records: no foreign key (migration 0012)."""
 
     __tablename__ = "record_access"
     __table_args__ = (
         CheckConstraint(_one_of("why", ACCESS_WHY), name="record_access_why"),
+        CheckConstraint(_one_of("kind", ACCESS_KINDS), name="record_access_kind"),
         Index("ix_record_access_operator_elder", "operator_id", "elder_id", "at"),
         Index("ix_record_access_elder", "elder_id", "at"),
+        Index("ix_record_access_case", "case_id", "at"),
+        Index("ix_record_access_kind_at", "kind", "at"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(Text)
-    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id", ondelete="SET NULL"))
-    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="CASCADE"))
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    elder_id: Mapped[int | None] = mapped_column(BigInteger)
     why: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     call_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    kind: Mapped[str] = mapped_column(Text, server_default="record")
+    role: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    target: Mapped[str | None] = mapped_column(Text)
 
 
 # --- deadlines and surveys (migration 0009) -----------------------------------------------

@@ -117,9 +117,9 @@ _CALL_CONNECTED = (
     .where(_calls.id == _P("call_id"), _calls.connected_at.is_(None))
     .values(connected_at=_P("at"), operator_id=_P("operator_id"))
 )
-_CASE_OWNED = (
+_CASE_OWNED = (  # a closed case stays closed and keeps its owner: a new request is a new case
     update(_TABLES["cases"])
-    .where(_cases.id == _P("case_id"))
+    .where(_cases.id == _P("case_id"), _cases.status != "closed")
     .values(
         owner_operator_id=func.coalesce(_cases.owner_operator_id, _P("operator_id")),
         status="in_progress",

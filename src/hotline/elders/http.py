@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api import bodies
 from hotline.api.auth import principal
-from hotline.api.replies import read, reply
+from hotline.api.reads import logged
+from hotline.api.replies import reply
 from hotline.api.routes import ID, Query, Route
 from hotline.core.errors import Invalid
 from hotline.core.words import Role
-from hotline.elders import store
+from hotline.elders import service, store
 from hotline.elders.schemas import (
     AccessEntry,
     ElderBody,
@@ -29,6 +30,7 @@ from hotline.elders.schemas import (
     OpenBody,
     SearchBody,
 )
+from hotline.elders.service import Publish
 
 TAG = "elders"
 LONGEST_QUERY = 100
@@ -53,7 +55,7 @@ def _shown(record: ElderRecord) -> web.Response:
     return reply(record.model_dump(mode="json", by_alias=True))
 
 
-def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
+def routes(engine: AsyncEngine, tz: ZoneInfo, publish: Publish | None = None) -> list[Route]:
     def today() -> dt.date:
         return dt.datetime.now(tz).date()
 
@@ -63,21 +65,22 @@ def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
         q = body.q.strip()
         if not q:
             raise Invalid("q", f"a name, a number or an id: 1 to {LONGEST_QUERY} characters")
-        hits = await read(engine, lambda c: store.search(c, q, today=today(), limit=body.limit))
+        async with engine.begin() as conn:
+            await logged(conn, principal(request), "search", why="search", target=q)
+            hits = await store.search(conn, q, today=today(), limit=body.limit)
         return reply(hits)
 
     async def look(request: web.Request, reason: str | None) -> web.Response:
         who, elder_id = principal(request), int(request.match_info["elder_id"])
         async with engine.begin() as conn:
-            record = await store.view(
+            record = await service.look(
                 conn,
-                actor=who.name,
-                role=who.role,
-                operator_id=who.operator_id,
-                elder_id=elder_id,
+                who,
+                elder_id,
                 now=dt.datetime.now(dt.UTC),
                 today=today(),
                 reason=reason,
+                publish=publish,
             )
         return _shown(record)
 
@@ -92,30 +95,19 @@ def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
         who, elder_id = principal(request), int(request.match_info["elder_id"])
         body = bodies.parse(ElderBody, await request.read())
         async with engine.begin() as conn:
-            # May they see it (and so change it)? The reply is the record: a look, logged.
-            before = await store.view(
-                conn,
-                actor=who.name,
-                role=who.role,
-                operator_id=who.operator_id,
-                elder_id=elder_id,
-                now=dt.datetime.now(dt.UTC),
-                today=today(),
+            record = await service.edit(
+                conn, who, elder_id, body.changes(), now=dt.datetime.now(dt.UTC), today=today()
             )
-            outcome = await store.update_elder(conn, who.name, elder_id, body.changes())
-            record = before
-            if outcome.change is not None:
-                changed = await store.full_record(conn, elder_id, today=today())
-                record = changed if changed is not None else before
         return _shown(record)
 
     async def looks(request: web.Request) -> web.Response:
         elder_id, operator_id = _id(request, "elder_id"), _id(request, "operator_id")
         limit = bodies.limit(request.query.get("limit"), default=100)
-        entries = await read(
-            engine,
-            lambda c: store.access_log(c, elder_id=elder_id, operator_id=operator_id, limit=limit),
-        )
+        async with engine.begin() as conn:
+            await logged(conn, principal(request), "access_log", elder_id=elder_id)
+            entries = await store.access_log(
+                conn, elder_id=elder_id, operator_id=operator_id, limit=limit
+            )
         return reply(entries)
 
     return [
@@ -145,23 +137,27 @@ def routes(engine: AsyncEngine, tz: ZoneInfo) -> list[Route]:
             "POST",
             "/api/elders/{elder_id}/open",
             opened,
-            "Open an elder's full record with a reason (logged with it, R27)",
+            "Open an elder's full record with a reason (logged with it and shown to the "
+            "supervisors, R27; an operator at most 10 an hour, then 429)",
             TAG,
             roles=ANYONE,
             params=ONE,
             body=OpenBody,
             reply=ElderRecord,
+            errors=(404, 422, 429),
         ),
         Route(
             "PATCH",
             "/api/elders/{elder_id}",
             patch,
-            "Change an elder's record (audited: who, before and after of what changed)",
+            "Change an elder's record: only the fields sent; who may see it without a reason; "
+            "high_risk by supervisors only (audited: who, before and after of what changed)",
             TAG,
             roles=ANYONE,
             params=ONE,
             body=ElderBody,
             reply=ElderRecord,
+            errors=(403, 404, 422),
         ),
         Route(
             "GET",

@@ -101,14 +101,21 @@ class ElderSummary(BaseModel):
 
 
 class AccessEntry(BaseModel):
+    """One read (R27): an elder's record, a timeline, an emergency view, a recording, a
+    search, the logs themselves, a supervision; who (and as what), when, why."""
+
     id: int
     at: dt.datetime
     actor: str
+    role: str | None  # None: written before migration 0012
     operator_id: int | None
-    elder_id: int
+    kind: str
+    elder_id: int | None
+    case_id: uuid.UUID | None
     why: Why
     reason: str | None
     call_id: uuid.UUID | None
+    target: str | None  # what was searched for; which recording; whom a supervision heard
 
 
 EDITABLE = (

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotline.core.errors import Forbidden, Invalid, NotFound
 from hotline.core.phone import try_normalise
 from hotline.core.words import Role
+from hotline.db.access import log_read
 from hotline.db.audit import Outcome, as_record, audit, plain
 from hotline.db.models import Call, Case, Contact, Elder, ElderPhone, RecordAccess, Terminal
 from hotline.directory.lookup import matches_for
@@ -136,6 +137,7 @@ async def view(
         why=why,
         reason=reason,
         call_id=call_id,
+        role=role,
     )
     return record
 
@@ -310,20 +312,34 @@ async def note_access(
     why: Why,
     reason: str | None = None,
     call_id: uuid.UUID | None = None,
+    role: str | None = None,
 ) -> None:
-    """One row of the access log (R27): who looked at which elder's record, and why. The
-    screen pop writes why='offered' (with the call) when it shows a caller's record."""
-    await conn.execute(
-        insert(RecordAccess).values(
-            at=func.now(),
-            actor=actor,
-            operator_id=operator_id,
-            elder_id=elder_id,
-            why=why,
-            reason=reason,
-            call_id=call_id,
-        )
+    """One row of the access log (R27, db.access): who looked at which elder's record, and
+    why. The screen pop writes why='offered' (with the call) when it shows a caller's record.
+    `role`: what the reader acted as (an operator unless said)."""
+    await log_read(
+        conn,
+        actor=actor,
+        role=role or (why if why in ("supervisor", "admin") else "operator"),
+        operator_id=operator_id,
+        kind="record",
+        why=why,
+        elder_id=elder_id,
+        call_id=call_id,
+        reason=reason,
     )
+
+
+async def opened_with_reason(conn: AsyncConnection, operator_id: int, *, since: dt.datetime) -> int:
+    """How many records the operator opened with a reason (no tie to the elder) since."""
+    query = select(func.count()).where(
+        RecordAccess.operator_id == operator_id,
+        RecordAccess.kind == "record",
+        RecordAccess.why == "search",
+        RecordAccess.reason.is_not(None),
+        RecordAccess.at >= since,
+    )
+    return int(await conn.scalar(query) or 0)
 
 
 async def update_elder(
@@ -371,16 +387,20 @@ async def access_log(
     operator_id: int | None = None,
     limit: int = 100,
 ) -> list[AccessEntry]:
-    """Looks at elders' records, newest first: one elder's, one operator's, or all."""
+    """Reads, newest first: of one elder's record, by one operator, or all."""
     query = select(
         RecordAccess.id,
         RecordAccess.at,
         RecordAccess.actor,
+        RecordAccess.role,
         RecordAccess.operator_id,
+        RecordAccess.kind,
         RecordAccess.elder_id,
+        RecordAccess.case_id,
         RecordAccess.why,
         RecordAccess.reason,
         RecordAccess.call_id,
+        RecordAccess.target,
     )
     if elder_id is not None:
         query = query.where(RecordAccess.elder_id == elder_id)

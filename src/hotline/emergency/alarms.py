@@ -62,7 +62,7 @@ class AlarmDesk:
         if call is not None:
             self._tie(call, alarm)
         else:
-            self._book.add(alarm)
+            self._book.add(alarm, source[0])
 
     def tie(self, call: Call) -> None:
         """Intake's hook once a case is open: the alarm its terminal sent, if any."""

@@ -20,6 +20,7 @@ from hotline.speech.tts import Speech, SpeechError
 
 log = logging.getLogger(__name__)
 UNKNOWN_ELDER = ElderFacts(full_name="")
+SWEEP_S = 3600.0
 SYNTHESIS_LIMIT_S = 8.0
 
 
@@ -65,7 +66,7 @@ class Briefing:
             return
         for role in ("ambulance", "family"):
             try:
-                await self._speech.forget(self.texts(role, facts))
+                await self._speech.forget(self.texts(role, facts), private=True)
             except OSError as err:
                 log.warning("emergency speech not removed (%s)", type(err).__name__)
 
@@ -76,11 +77,26 @@ class Briefing:
     async def _say(self, text: str) -> str | None:
         assert self._speech is not None
         try:
-            sound = await asyncio.wait_for(self._speech.say(text), SYNTHESIS_LIMIT_S)
+            sound = await asyncio.wait_for(self._speech.say(text, private=True), SYNTHESIS_LIMIT_S)
         except (SpeechError, TimeoutError, OSError) as err:
             log.warning("emergency speech unavailable (%s)", type(err).__name__)
             return None
         return sound.name
+
+    async def sweep(self) -> None:
+        """Every hour, summaries older than an hour (a conference that ended without its
+        forget, a crash) are removed; the service's own task, cancelled at shutdown."""
+        if self._speech is None:
+            return
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                removed = await self._speech.sweep(SWEEP_S)
+            except OSError as err:
+                log.warning("emergency speech not swept (%s)", type(err).__name__)
+                continue
+            if removed:
+                log.info("emergency speech: %d old file(s) removed", removed)
 
     async def close(self) -> None:
         for task in list(self._tasks):

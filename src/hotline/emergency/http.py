@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api import bodies
 from hotline.api.auth import principal
+from hotline.api.reads import logged
 from hotline.api.replies import OnChange, change, outcome_reply, read, reply
 from hotline.api.routes import ID, UUID, PathParam, Route
 from hotline.ari import AriClient, AriError
@@ -225,8 +226,10 @@ def _steps(ask: Ask, on_call: OnCall) -> list[Route]:
 def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
     async def view(request: web.Request) -> web.Response:
         case_id = uuid.UUID(request.match_info["case_id"])
-        async with engine.connect() as conn:
-            await readable(conn, case_id, principal(request))
+        who = principal(request)
+        async with engine.begin() as conn:
+            await readable(conn, case_id, who)
+            await logged(conn, who, "emergency", case_id=case_id)
             return reply(await store.case_emergency(conn, case_id))
 
     async def recording(request: web.Request) -> web.StreamResponse:
@@ -234,14 +237,19 @@ def _views(engine: AsyncEngine, ari: AriClient | None) -> list[Route]:
         name = request.match_info["recording"]
         who = principal(request)
         async with engine.connect() as conn:
-            case_id = await store.recording_case(conn, name)
-            if case_id is None:
+            found = await store.recording_case(conn, name)
+            if found is None:
                 raise NotFound("recording", "no such recording")
+            case_id, purged_at = found
             owner = await conn.scalar(select(Case.owner_operator_id).where(Case.id == case_id))
         if who.role == "operator" and (who.operator_id is None or who.operator_id != owner):
             raise Forbidden("recording", "only the case's owner and supervisors may listen to it")
+        if purged_at is not None:
+            raise NotFound("recording", "removed after its retention period (R27)")
         if ari is None:
             raise Unavailable("recording", "recordings are served by the running service")
+        async with engine.begin() as conn:  # logged before a byte of it is served
+            await logged(conn, who, "recording", case_id=case_id, target=name)
         try:
             data = await ari.recording_file(name)
         except AriNotFound:

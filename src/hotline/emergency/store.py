@@ -147,8 +147,16 @@ async def case_emergency(conn: AsyncConnection, case_id: uuid.UUID) -> dict[str,
     }
 
 
-async def recording_case(conn: AsyncConnection, name: str) -> uuid.UUID | None:
-    return await conn.scalar(select(CaseRecording.case_id).where(CaseRecording.name == name))
+async def recording_case(
+    conn: AsyncConnection, name: str
+) -> tuple[uuid.UUID, dt.datetime | None] | None:
+    """(its case, when it was purged or None), or None: no such recording."""
+    row = (
+        await conn.execute(
+            select(CaseRecording.case_id, CaseRecording.purged_at).where(CaseRecording.name == name)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 # --- the set-up admins edit (audited) -------------------------------------------------------

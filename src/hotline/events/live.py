@@ -13,6 +13,7 @@ from typing import Literal
 from hotline.core import events as ev
 from hotline.core.words import OperatorState
 
+SECURITY_SHOWN = dt.timedelta(hours=1)  # a security alert without an end shows this long
 CallPhase = Literal["arriving", "waiting", "ringing", "talking", "emergency", "surveying"]
 
 
@@ -57,17 +58,21 @@ class LiveCallback:
 
 @dataclass(frozen=True)
 class LiveAlert:
-    """Something only an admin can put right, shown to supervisors until it is: a calendar
-    year nobody published, or one the library disagrees with (hotline.calendars)."""
+    """Something supervisors must see until it is put right or passes: a calendar year
+    nobody published or one the library disagrees with (hotline.calendars); an account
+    locked after failed logins, records opened with a reason (console security)."""
 
     key: str
-    kind: str  # unpublished | conflict
-    country: str
-    year: int
+    kind: str  # unpublished | conflict | login_locked | record_opened | record_limit
     since: dt.datetime
+    country: str = ""
+    year: int | None = None
     days_left: int | None = None
     differences: int = 0  # days the two sources disagree on
     refusals: int = 0  # actions refused since it was raised
+    operator_id: int | None = None
+    until: dt.datetime | None = None  # shown until then (a lock, an hour of openings)
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ class LiveFloor:
                 self.callbacks.pop(event.callback_id, None)
             case ev.CalendarWarning() | ev.CalendarSettled() | ev.DeadlineRefused():
                 self._alert(event)
+            case ev.SecurityAlert():
+                self._security(event)
             case _:
                 pass
 
@@ -149,21 +156,34 @@ class LiveFloor:
                 self.alerts[event.key] = LiveAlert(
                     event.key,
                     event.kind,
-                    event.country,
-                    event.year,
                     known.since if known else event.at,
-                    event.days_left,
-                    len(event.differences),
-                    known.refusals if known else 0,
+                    country=event.country,
+                    year=event.year,
+                    days_left=event.days_left,
+                    differences=len(event.differences),
+                    refusals=known.refusals if known else 0,
                 )
             case ev.CalendarSettled():
                 self.alerts.pop(event.key, None)
             case ev.DeadlineRefused():
                 key = f"unpublished:{event.country}:{event.year}"
                 known = self.alerts.get(key) or LiveAlert(
-                    key, "unpublished", event.country, event.year, event.at
+                    key, "unpublished", event.at, country=event.country, year=event.year
                 )
                 self.alerts[key] = replace(known, refusals=known.refusals + 1)
+
+    def _security(self, event: ev.SecurityAlert) -> None:
+        key = f"{event.kind}:{event.operator_id}"
+        until = event.until or event.at + SECURITY_SHOWN
+        known = self.alerts.get(key)
+        self.alerts[key] = LiveAlert(
+            key,
+            event.kind,
+            known.since if known else event.at,
+            operator_id=event.operator_id,
+            until=until,
+            count=max(event.count, (known.count if known else 0) + 1),
+        )
 
     def _update(self, call_id: uuid.UUID, **changes: object) -> None:
         call = self.calls.get(call_id)
@@ -193,5 +213,9 @@ class LiveFloor:
                 for name, (w, longest, cb) in sorted(queues.items())
             ),
             callbacks=tuple(sorted(self.callbacks.values(), key=lambda c: c.due_at)),
-            alerts=tuple(self.alerts[k] for k in sorted(self.alerts)),
+            alerts=tuple(a for k in sorted(self.alerts) if _shown(a := self.alerts[k], at)),
         )
+
+
+def _shown(alert: LiveAlert, at: dt.datetime) -> bool:
+    return alert.until is None or alert.until > at

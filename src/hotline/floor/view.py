@@ -53,16 +53,21 @@ class FloorTotals(QueueFloor):
 
 
 class AlertNow(BaseModel):
-    """What an admin must put right (the working-day calendar), until they have."""
+    """What supervisors must see until it is put right or passes: the working-day calendar
+    (unpublished, conflict), the console's security (login_locked, record_opened,
+    record_limit)."""
 
     key: str
-    kind: str  # unpublished | conflict
-    country: str
-    year: int
+    kind: str
     since: dt.datetime
+    country: str
+    year: int | None
     days_left: int | None
     differences: int
     refusals: int
+    operator_id: int | None
+    until: dt.datetime | None
+    count: int
 
 
 class FloorReply(BaseModel):

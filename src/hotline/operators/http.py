@@ -9,9 +9,12 @@ from hotline.api import bodies
 from hotline.api.auth import principal
 from hotline.api.replies import OnChange, change, outcome_reply, read, reply
 from hotline.api.routes import ID, Route
+from hotline.core.errors import Unavailable
+from hotline.core.passwords import Busy, Passwords
 from hotline.db.audit import Outcome
 from hotline.operators import store
 from hotline.operators.schemas import (
+    ConsolePassword,
     OperatorCreateBody,
     OperatorReply,
     OperatorUpdateBody,
@@ -21,7 +24,23 @@ from hotline.operators.schemas import (
 TAG = "operators"
 
 
-def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
+class PasswordBody(bodies.Body):
+    console_password: ConsolePassword
+
+
+async def _hashed(passwords: Passwords, password: str | None) -> str | None:
+    """The console password's hash, made before the change's transaction opens."""
+    if password is None:
+        return None
+    try:
+        return await passwords.hash(password)
+    except Busy:
+        raise Unavailable(
+            "console_password", "too many passwords being checked: try again"
+        ) from None
+
+
+def routes(engine: AsyncEngine, on_change: OnChange, passwords: Passwords) -> list[Route]:
     def _id(request: web.Request) -> int:
         return int(request.match_info["id"])
 
@@ -31,8 +50,9 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
     async def create_operator(request: web.Request) -> web.Response:
         actor = principal(request).name
         body = bodies.parse(OperatorCreateBody, await request.read())
+        hashed = await _hashed(passwords, body.console_password)
         return outcome_reply(
-            await change(engine, on_change, lambda c: store.create_operator(c, actor, body))
+            await change(engine, on_change, lambda c: store.create_operator(c, actor, body, hashed))
         )
 
     async def get_operator(request: web.Request) -> web.Response:
@@ -42,11 +62,15 @@ def routes(engine: AsyncEngine, on_change: OnChange) -> list[Route]:
     async def update_operator(request: web.Request) -> web.Response:
         actor, operator_id = principal(request).name, _id(request)
         patch = bodies.load_object(await request.read())
+        password = patch.get("console_password")
+        if password is not None:  # checked as a body first: nothing hashed for a bad one
+            bodies.validate(PasswordBody, {"console_password": password})
+        hashed = await _hashed(passwords, password if isinstance(password, str) else None)
 
         async def apply(conn: AsyncConnection) -> Outcome:
             before = await store.get_operator(conn, operator_id, lock=True)
             body = bodies.merge(OperatorUpdateBody, before, patch, fixed=("username",))
-            return await store.update_operator(conn, actor, before, body)
+            return await store.update_operator(conn, actor, before, body, hashed)
 
         return outcome_reply(await change(engine, on_change, apply))
 

@@ -3,7 +3,7 @@ the softphone accounts Asterisk should have. Every change writes one audit row."
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import hmac
 from typing import Any
 
@@ -12,7 +12,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.core.errors import Conflict, NotFound
-from hotline.core.passwords import hash_password
 from hotline.db.audit import Outcome, Record, any_of, as_record, audit, one, pick
 from hotline.db.models import (
     ApiToken,
@@ -25,6 +24,7 @@ from hotline.db.models import (
 )
 from hotline.operators.accounts import md5_cred
 from hotline.operators.schemas import OperatorCreateBody, OperatorUpdateBody, StateChangeBody
+from hotline.operators.sessions import end_all
 
 CHANGED = "(changed)"  # what the audit log shows for a new SIP password
 
@@ -33,11 +33,6 @@ async def lock_operator(conn: AsyncConnection, operator_id: int) -> int | None:
     """Hold the operator (against a concurrent delete) while a row referring to it is written."""
     query = select(Operator.id).where(Operator.id == operator_id).with_for_update(read=True)
     return await conn.scalar(query)
-
-
-async def _hashed(password: str | None) -> str | None:
-    """scrypt takes tens of milliseconds: never on the event loop the calls run on."""
-    return None if password is None else await asyncio.to_thread(hash_password, password)
 
 
 _OPERATOR = (
@@ -71,7 +66,11 @@ async def get_operator(conn: AsyncConnection, operator_id: int, *, lock: bool = 
     return record
 
 
-async def create_operator(conn: AsyncConnection, actor: str, body: OperatorCreateBody) -> Outcome:
+async def create_operator(
+    conn: AsyncConnection, actor: str, body: OperatorCreateBody, password_hash: str | None = None
+) -> Outcome:
+    """`password_hash`: the console password's, made by the caller before the transaction
+    (scrypt takes half a second: never while a connection is held)."""
     query = (
         pg_insert(Operator)
         .values(
@@ -82,7 +81,7 @@ async def create_operator(conn: AsyncConnection, actor: str, body: OperatorCreat
             line_cap=body.line_cap,
             active=body.active,
             role=body.role,
-            password_hash=await _hashed(body.console_password),
+            password_hash=password_hash,
         )
         .on_conflict_do_nothing()
         .returning(*_OPERATOR)
@@ -101,9 +100,15 @@ async def create_operator(conn: AsyncConnection, actor: str, body: OperatorCreat
 
 
 async def update_operator(
-    conn: AsyncConnection, actor: str, before: Record, body: OperatorUpdateBody
+    conn: AsyncConnection,
+    actor: str,
+    before: Record,
+    body: OperatorUpdateBody,
+    password_hash: str | None = None,
 ) -> Outcome:
-    """`before` comes from get_operator(lock=True) in the same transaction."""
+    """`before` comes from get_operator(lock=True) in the same transaction; `password_hash`
+    is the new console password's, made before it. A new password, another role or a
+    deactivation ends the operator's console logins (their open consoles are closed)."""
     values: dict[str, Any] = {
         key: getattr(body, key)
         for key in ("display_name", "line_cap", "active", "role")
@@ -114,10 +119,19 @@ async def update_operator(
         stored = await conn.scalar(select(Operator.sip_md5_cred).where(Operator.id == before["id"]))
         if not hmac.compare_digest(cred, stored or ""):
             values["sip_md5_cred"] = cred
-    if body.console_password is not None:
-        values["password_hash"] = await _hashed(body.console_password)
+    if password_hash is not None:
+        values["password_hash"] = password_hash
     if not values:
         return Outcome(before, None)
+    if {"password_hash", "role"} & values.keys() or values.get("active") is False:
+        reason = (
+            "password"
+            if "password_hash" in values
+            else "role"
+            if "role" in values
+            else "deactivated"
+        )
+        await end_all(conn, before["id"], now=dt.datetime.now(dt.UTC), reason=reason)
     query = update(Operator).where(Operator.id == before["id"]).values(**values)
     record = as_record((await conn.execute(query.returning(*_OPERATOR))).one())
     after = pick(record, _OPERATOR_AUDIT)
@@ -165,6 +179,7 @@ async def delete_operator(conn: AsyncConnection, actor: str, operator_id: int) -
         return Outcome(before, None)
     query = update(Operator).where(Operator.id == operator_id).values(active=False)
     record = as_record((await conn.execute(query.returning(*_OPERATOR))).one())
+    await end_all(conn, operator_id, now=dt.datetime.now(dt.UTC), reason="deactivated")
     change = await audit(
         conn,
         actor,

@@ -26,17 +26,20 @@ async def press(
     wanted = MODES.get(mode)
     if wanted is None:
         raise Invalid("mode", "listen, whisper or barge")
+    async with engine.connect() as conn:
+        found = await store.supervisor(conn, supervisor_id)
+    role = found.role if found is not None else "supervisor"
     for running in supervisions.running():
         if running.target.supervisor_id == supervisor_id:
             if running.target.operator_id != operator_id:
                 raise Conflict("operator_id", "end your other supervision first")
-            changed = await supervisions.change(running.target.supervision_id, wanted, by)
+            changed = await supervisions.change(running.target.supervision_id, wanted, by, role)
             return changed.status
-    async with engine.connect() as conn:
-        found = await store.supervisor(conn, supervisor_id)
     why = supervisor_refusal(found)
     if why is not None:
         raise Conflict("supervisor_id", why)
     assert found is not None and found.endpoint is not None
-    started = await supervisions.start(operator_id, found.id, found.endpoint, wanted, by)
+    started = await supervisions.start(
+        operator_id, found.id, found.endpoint, wanted, by=by, role=role
+    )
     return started.status

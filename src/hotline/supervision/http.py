@@ -58,7 +58,7 @@ def _shown(supervision: Supervision) -> dict[str, object]:
 
 def routes(engine: AsyncEngine, supervisions: Supervisions) -> list[Route]:
     async def start(request: web.Request) -> web.Response:
-        actor = principal(request).name
+        who = principal(request)
         operator_id = int(request.match_info["operator_id"])
         body = bodies.parse(SupervisionBody, await request.read())
         if not await read(engine, lambda c: store.operator_exists(c, operator_id)):
@@ -69,7 +69,7 @@ def routes(engine: AsyncEngine, supervisions: Supervisions) -> list[Route]:
             raise Conflict("supervisor_id", why)
         assert found is not None and found.endpoint is not None
         supervision = await supervisions.start(
-            operator_id, found.id, found.endpoint, body.mode, actor
+            operator_id, found.id, found.endpoint, body.mode, by=who.name, role=who.role
         )
         return reply(_shown(supervision), 202)
 
@@ -77,7 +77,8 @@ def routes(engine: AsyncEngine, supervisions: Supervisions) -> list[Route]:
         supervision_id = uuid.UUID(request.match_info["supervision_id"])
         body = bodies.parse(ModeBody, await request.read())
         supervisions.get(supervision_id)  # 404 before anything else
-        changed = await supervisions.change(supervision_id, body.mode, principal(request).name)
+        who = principal(request)
+        changed = await supervisions.change(supervision_id, body.mode, who.name, who.role)
         return reply(_shown(changed))
 
     async def stop(request: web.Request) -> web.Response:

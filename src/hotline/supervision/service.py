@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from hotline.ari import AriClient
@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 
 CallsOf = Callable[[int], Collection[uuid.UUID]]
 """The calls an operator is connected to (the desk's floor)."""
+Log = Callable[[Target, Mode, str, str], Awaitable[None]]
+"""Writes the access log's row of a supervision (target, mode, by, role) before it begins;
+an error (the database away) refuses the supervision: none goes unlogged (R27)."""
+
+
+async def _unlogged(_target: Target, _mode: Mode, _by: str, _role: str) -> None:
+    return None
+
+
 ANSWER_S = 15.0  # how long the API waits for a supervision's task to answer
 
 
@@ -36,6 +45,7 @@ class Supervisions:
         ask: Ask,
         calls_of: CallsOf,
         publish: Publish,
+        log: Log = _unlogged,
         ring_s: int = 30,
     ) -> None:
         self._ari = ari
@@ -44,6 +54,7 @@ class Supervisions:
         self._ask = ask
         self._calls_of = calls_of
         self._publish = publish
+        self._log = log
         self._ring_s = ring_s
         self._live: dict[uuid.UUID, Supervision] = {}
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -58,7 +69,14 @@ class Supervisions:
         return found
 
     async def start(
-        self, operator_id: int, supervisor_id: int, endpoint: str, mode: Mode, by: str
+        self,
+        operator_id: int,
+        supervisor_id: int,
+        endpoint: str,
+        mode: Mode,
+        *,
+        by: str,
+        role: str = "supervisor",
     ) -> Supervision:
         """Snoop on the operator's call and ring the supervisor: returns once their
         softphone rings. Conflict if the operator is not talking on a call, or the
@@ -67,6 +85,7 @@ class Supervisions:
         call_id, leg = await self._talking(operator_id, by)
         self._refuse_if_busy(operator_id, supervisor_id)  # asked again: time has passed
         target = Target(uuid.uuid4(), call_id, operator_id, leg, supervisor_id, f"PJSIP/{endpoint}")
+        await self._log(target, mode, by, role)
         supervision = Supervision(
             target,
             mode,
@@ -90,8 +109,11 @@ class Supervisions:
             raise Conflict("operator_id", "the supervision did not start in time") from None
         return supervision
 
-    async def change(self, supervision_id: uuid.UUID, mode: Mode, by: str) -> Supervision:
+    async def change(
+        self, supervision_id: uuid.UUID, mode: Mode, by: str, role: str = "supervisor"
+    ) -> Supervision:
         supervision = self.get(supervision_id)
+        await self._log(supervision.target, mode, by, role)
         await self._asked(supervision_id, ChangeMode(by=by, mode=mode))
         return supervision
 

@@ -1,0 +1,42 @@
+"""Console passwords (issue 15, R27): scrypt at N = 2^17, in a pool of its own that refuses
+when full and runs below the call path's priority; weaker hashes upgraded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from hotline.core.passwords import NICE, Busy, Passwords, hash_password, stale, verify_password
+
+
+def test_a_new_hash_is_scrypt_at_2_17_and_an_older_one_is_stale() -> None:
+    made = hash_password("a long password")
+    assert made.split("$")[:4] == ["scrypt", str(2**17), "8", "1"]
+    assert not stale(made)
+    older = hash_password("a long password", n=2**14)  # what earlier versions stored
+    assert stale(older) and verify_password("a long password", older)
+    assert not verify_password("another", older)
+    assert not verify_password("x", None) and not verify_password("x", "md5$nope")
+
+
+async def test_the_pool_refuses_when_full_and_runs_below_the_call_paths_priority() -> None:
+    passwords = Passwords(workers=1, waiting=1, n=2**10)
+    try:
+        seen = await passwords._run(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        )
+        assert seen >= NICE > os.getpriority(os.PRIO_PROCESS, 0)
+        gate = threading.Event()
+        first = asyncio.ensure_future(passwords._run(gate.wait, 5))
+        second = asyncio.ensure_future(passwords._run(gate.wait, 5))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy):  # one working, one waiting: the next is turned away
+            await passwords.verify("x", hash_password("x", n=2**10))
+        gate.set()
+        assert await first and await second
+        assert await passwords.verify("x", await passwords.hash("x"))
+    finally:
+        passwords.close()
