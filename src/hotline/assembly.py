@@ -203,7 +203,7 @@ async def build_parts(
         survey_wait_s=settings.survey_wait_s,
     )
 
-    accounts = AccountSync(ari, static=settings.static_endpoints)
+    accounts = AccountSync(ari, static=settings.static_endpoints, app=settings.ari_app)
 
     async def sync_softphones(*, full: bool = False) -> None:
         """Asterisk's operator accounts = the active operators in PostgreSQL: all of them on

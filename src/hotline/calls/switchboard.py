@@ -412,13 +412,13 @@ class Switchboard:
         return True
 
     async def _reconcile_endpoints(self) -> None:
-        """Follow the operators' softphones: subscribe to PJSIP endpoints, read their states."""
+        """Read the operators' softphones' states (the account sync subscribed the app to
+        each softphone's endpoint: operators.accounts.follow)."""
         try:
             await self._ari.filter_events(self._app, [e.__name__ for e in EVENTS])
         except AriError as err:  # every event then comes: slower, not wrong
             log.warning("reconcile: events not filtered (%s)", err.status)
         try:
-            await self._ari.subscribe(self._app, "endpoint:PJSIP")
             endpoints = await self._ari.list_endpoints()
         except AriError as err:
             log.error("reconcile: cannot read endpoint states (%s)", err.status)

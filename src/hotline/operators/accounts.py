@@ -15,6 +15,7 @@ never the password.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -220,14 +221,17 @@ class AccountSync:
     costs no ARI request at all.
     """
 
-    def __init__(self, ari: AriClient, *, static: frozenset[str]) -> None:
+    def __init__(self, ari: AriClient, *, static: frozenset[str], app: str | None = None) -> None:
         self._ari = ari
         self._static = static
+        self._app = app  # the Stasis app that follows the softphones' states (None: none)
         self._pushed: dict[str, str] | None = None  # None: not known (before a full sync)
 
     async def full(self, wanted: Mapping[str, str]) -> SyncResult:
         result = await sync_accounts(self._ari, wanted, static=self._static)
         self._pushed = {name: wanted[name] for name in result.pushed}
+        if self._app is not None:
+            await follow(self._ari, self._app, set(self._pushed))
         return result
 
     async def changes(self, wanted: Mapping[str, str]) -> SyncResult:
@@ -237,8 +241,40 @@ class AccountSync:
         pushed, failed = await _push_each(self._ari, changed, static=self._static)
         self._pushed.update((name, changed[name]) for name in pushed)
         removed: list[str] = []
-        for name in [n for n in self._pushed if n not in wanted]:
+        gone = [n for n in self._pushed if n not in wanted]
+        if self._app is not None and (pushed or gone):
+            await follow(self._ari, self._app, set(self._pushed) - set(gone))
+        for name in gone:
             await remove_account(self._ari, name)
             del self._pushed[name]
             removed.append(name)
         return SyncResult(pushed=tuple(pushed), removed=tuple(removed), failed=failed)
+
+
+async def follow(ari: AriClient, app: str, names: set[str]) -> None:
+    """Subscribe `app` to exactly these softphones' endpoints (their states: reachable or
+    not), one by one. Never to the whole technology (`endpoint:PJSIP`): that would forward
+    every channel of the carrier trunk too, and with it, on each call arriving or ending,
+    the trunk's snapshot listing all of its channels (measured: with 1,000 callers parked
+    Asterisk's queue of the app's events overflowed, and it stopped taking new calls)."""
+    subscribed = set((await ari.get_application(app)).endpoint_ids)
+    for source in sorted(subscribed):
+        if source.rstrip("/") == TECHNOLOGY:  # an older version's subscription to all
+            for _ in range(100):  # one unsubscription per subscription made
+                try:
+                    left = await ari.unsubscribe(app, f"endpoint:{TECHNOLOGY}")
+                except Unprocessable:
+                    break
+                if not {s for s in left.endpoint_ids if s.rstrip("/") == TECHNOLOGY}:
+                    break
+    for name in sorted(names):
+        if f"{TECHNOLOGY}/{name}" not in subscribed:
+            try:
+                await ari.subscribe(app, f"endpoint:{TECHNOLOGY}/{name}")
+            except (NotFound, Unprocessable) as err:  # pushed, then gone: the next sync
+                log.warning("softphone state not followed (%s)", type(err).__name__)
+    for source in sorted(subscribed):
+        tech, _, name = source.partition("/")
+        if tech == TECHNOLOGY and name and name not in names:
+            with contextlib.suppress(Unprocessable):  # already gone with its endpoint
+                await ari.unsubscribe(app, f"endpoint:{source}")
