@@ -22,8 +22,7 @@ depends_on = None
 
 RETENTION_ROLE = "hotline_retention"  # the only role that may delete old log rows
 KINDS = (
-    "'record', 'timeline', 'emergency', 'recording', 'search', 'audit', 'access_log', "
-    "'supervision'"
+    "'record', 'timeline', 'emergency', 'recording', 'search', 'audit', 'access_log', 'supervision'"
 )
 
 
@@ -38,8 +37,7 @@ def upgrade() -> None:
     op.add_column("api_tokens", sa.Column("expires_at", sa.DateTime(timezone=True)))
     # tokens made before expiry existed: 90 days from now, as a new one gets by default
     op.execute(
-        "UPDATE api_tokens SET expires_at = now() + interval '90 days' "
-        "WHERE revoked_at IS NULL"
+        "UPDATE api_tokens SET expires_at = now() + interval '90 days' WHERE revoked_at IS NULL"
     )
     op.add_column(
         "cases", sa.Column("hold", sa.Boolean(), server_default=sa.false(), nullable=False)
