@@ -114,6 +114,11 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], Leftovers]:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             baseline = await asyncio.to_thread(_sipp, "9999", rate, calls, hold_ms, workdir, limit)
+            baselines = [baseline]
+            if args.music:  # the same media work as a queue: every caller hears music
+                baselines.append(
+                    await asyncio.to_thread(_sipp, "9995", rate, calls, hold_ms, workdir, limit)
+                )
             service = Service(database, workdir)
             greeting = {"default": SYNTHESISED_GREETING, "stock": "sound:hello-world"}
             await service.start(
@@ -129,7 +134,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], Leftovers]:
                 spy.wait(30)
             left = await leftovers(service)
             await service.stop()
-        return [baseline, ours], left
+        return [*baselines, ours], left
 
 
 @dataclass
@@ -197,16 +202,20 @@ def _profile(pid: int, out: str | None) -> subprocess.Popen[bytes] | None:
 
 def report(results: list[Result], rate: int, left: Leftovers | None = None) -> None:
     print(f"\nanswer time (INVITE -> 200 OK), {results[0].calls} calls at {rate} calls/s")
-    print(f"{'target':<28}{'p50 ms':>8}{'p99 ms':>8}{'failed':>8}{'calls/s':>9}{'CPU ms/call':>13}")
-    names = {"9999": "dialplan Answer() (9999)", "12349": "hotline service (12349)"}
+    print(f"{'target':<32}{'p50 ms':>8}{'p99 ms':>8}{'failed':>8}{'calls/s':>9}{'CPU ms/call':>13}")
+    names = {
+        "9999": "dialplan Answer() (9999)",
+        "9995": "dialplan Answer()+music (9995)",
+        "12349": "hotline service (12349)",
+    }
     for r in results:
         cps = (r.calls - r.failed) / r.wall_s if r.wall_s else 0.0
         cpu = f"{1000 * r.cpu_s / max(r.calls - r.failed, 1):.2f}" if r.cpu_s is not None else "-"
         print(
-            f"{names[r.name]:<28}{r.pct(50):>8.1f}{r.pct(99):>8.1f}{r.failed:>8}{cps:>9.1f}"
+            f"{names[r.name]:<32}{r.pct(50):>8.1f}{r.pct(99):>8.1f}{r.failed:>8}{cps:>9.1f}"
             f"{cpu:>13}"
         )
-    base, ours = results
+    base, ours = results[0], results[-1]
     if base.answer_ms and ours.answer_ms:
         # SIPp measures whole milliseconds, so the ratio is of the means, not of p50s near 0.
         mean_ours, mean_base = statistics.fmean(ours.answer_ms), statistics.fmean(base.answer_ms)
@@ -233,6 +242,12 @@ def main() -> None:
         choices=("default", "stock"),
         default="default",
         help="the service's own synthesised greeting, or Asterisk's stock hello-world",
+    )
+    parser.add_argument(
+        "--music",
+        action="store_true",
+        help="a second baseline: the dialplan answers and plays music on hold (9995), the media "
+        "work every caller waiting in a queue costs Asterisk",
     )
     parser.add_argument("--profile", help="py-spy's collapsed stacks of the service, to this file")
     args = parser.parse_args()

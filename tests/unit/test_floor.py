@@ -296,3 +296,23 @@ def test_offers_with_nobody_free_cost_nothing_whatever_waits() -> None:
     floor.set_availability(1, "ready", None, 6000.0)
     (offer,) = floor.offers(6001.0)
     assert offer == Offer(uuid.UUID(int=1000), (1,), 15)  # the oldest callback first
+
+
+def test_the_live_callers_of_a_queue_are_counted_through_every_move() -> None:
+    floor = ready_floor(two_queues())
+    floor.enqueue(CALL_A, "general", NORMAL, 1.0)
+    floor.enqueue(CALL_B, "general", NORMAL, 2.0)
+    floor.enqueue(CALLBACK_A, "social", -10, 3.0, live=False)  # a callback holds nobody
+    general = set(two_queues().queues["general"].members)
+    social = set(two_queues().queues["social"].members)
+    assert floor.blocked(4.0) == general
+    floor.move(CALL_A, "social", 5.0)  # overflow: now both queues hold their operators
+    assert floor.blocked(5.0) == general | social
+    floor.leave(CALL_B)
+    assert floor.blocked(6.0) == social
+    floor.connected(CALL_A, 3)
+    assert floor.blocked(7.0) == set()
+    floor.enqueue(CALL_A, "general", NORMAL, 8.0)  # queued twice (adopted): counted once
+    floor.enqueue(CALL_A, "general", NORMAL, 8.0)
+    floor.leave(CALL_A)
+    assert floor.blocked(9.0) == set()

@@ -106,6 +106,7 @@ class Switchboard:
         self._on_connect = on_connect
         self._calls: dict[str, Call] = {}  # by key
         self._channels: dict[str, str] = {}  # channel id -> key
+        self._legs: dict[str, set[str]] = {}  # key -> its channel ids (the reverse of _channels)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: dict[str, Callable[[Call], None]] = {}
         self._watchers: dict[str, Watcher] = {}  # channel id -> who follows it (no call)
@@ -148,10 +149,17 @@ class Switchboard:
 
     def attach(self, channel_id: str, key: str) -> None:
         """Route another leg's events (an operator's, a party's) to the call `key`."""
-        self._channels[channel_id] = key
+        self._route(channel_id, key)
 
     def detach(self, channel_id: str) -> None:
-        self._channels.pop(channel_id, None)
+        key = self._channels.pop(channel_id, None)
+        if key is not None:
+            self._legs.get(key, set()).discard(channel_id)
+
+    def _route(self, channel_id: str, key: str) -> None:
+        self.detach(channel_id)
+        self._channels[channel_id] = key
+        self._legs.setdefault(key, set()).add(channel_id)
 
     def watch(self, channel_id: str, watcher: Watcher) -> None:
         """Route a channel's events to `watcher` (before the channel is made: its
@@ -204,7 +212,7 @@ class Switchboard:
             raise RuntimeError(f"a call with key {key} is running")
         self._calls[key] = call
         if call.channel is not None:
-            self._channels[call.channel] = key
+            self._route(call.channel, key)
         if on_done is not None:
             self._done[key] = on_done
         task = asyncio.create_task(call.run(), name=f"call-{call.info.call_id}")
@@ -268,7 +276,7 @@ class Switchboard:
         state = Talking(started_at, started_at, tag.queue, bridge.id, party_leg, party, now())
         call = self._new_call(info, channel=customer.id, state=state, resumed=True)
         call.reached_human = True
-        self._channels[party_leg] = key
+        self._route(party_leg, key)
         if operator_id is not None:
             self._seats.connected(info.call_id, operator_id)
         self.start(call)
@@ -276,8 +284,9 @@ class Switchboard:
 
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:
         call = self._calls.pop(key, None)
-        for channel_id in [c for c, k in self._channels.items() if k == key]:
-            del self._channels[channel_id]
+        for channel_id in self._legs.pop(key, set()):
+            if self._channels.get(channel_id) == key:
+                del self._channels[channel_id]
         self._tasks.pop(key, None)
         on_done = self._done.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
@@ -405,7 +414,7 @@ class Switchboard:
         call = self._new_call(info, channel=customer.id, state=state, resumed=True)
         call.reached_human = True
         for channel_id in (*operators, *others):
-            self._channels[channel_id] = key
+            self._route(channel_id, key)
         if operator_id is not None:
             self._seats.connected(info.call_id, operator_id)
         self.start(call)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import heapq
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -89,6 +91,10 @@ class Desk:
         self._endpoints_online: set[str] = set()
         self._shown: dict[int, tuple[OperatorState, str | None, bool, int]] = {}
         self._answer_clocks: dict[uuid.UUID, _Clock] = {}
+        # The clocks by deadline; an entry whose clock was stopped or re-armed is skipped when
+        # it comes up (a thousand callers waiting cost O(log n) an arrival, not O(n)).
+        self._deadlines: list[tuple[float, uuid.UUID]] = []
+        self._sleep_until = math.inf  # when the timer task wakes next unless woken
         self._wake = asyncio.Event()
         self.loaded = False
 
@@ -318,11 +324,20 @@ class Desk:
     def _arm(self, call_id: uuid.UUID, origin: float, queue: str | None) -> None:
         conf = self.queue(queue) if queue else None
         threshold = conf.service_level_s if conf else DEFAULT_SERVICE_LEVEL_S
-        self._answer_clocks[call_id] = _Clock(origin, queue, origin + threshold, threshold)
-        self._wake.set()
+        deadline = origin + threshold
+        self._answer_clocks[call_id] = _Clock(origin, queue, deadline, threshold)
+        heapq.heappush(self._deadlines, (deadline, call_id))
+        if deadline < self._sleep_until:
+            self._wake.set()
+
+    def _live_deadline(self, entry: tuple[float, uuid.UUID]) -> bool:
+        answer_clock = self._answer_clocks.get(entry[1])
+        return answer_clock is not None and answer_clock.deadline == entry[0]
 
     def _next_due(self, now: float) -> float | None:
-        times = [c.deadline for c in self._answer_clocks.values()]
+        while self._deadlines and not self._live_deadline(self._deadlines[0]):
+            heapq.heappop(self._deadlines)
+        times = [self._deadlines[0][0]] if self._deadlines else []
         times += [
             live.wrap_until for live in self.floor.operators.values() if live.wrap_until > now
         ]
@@ -334,16 +349,18 @@ class Desk:
             now = self._clock()
             self._fire(now)
             due = self._next_due(now)
+            self._sleep_until = math.inf if due is None else due
             self._wake.clear()
             timeout = None if due is None else max(0.0, due - self._clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _fire(self, now: float) -> None:
-        for call_id, answer_clock in list(self._answer_clocks.items()):
-            if now >= answer_clock.deadline:
-                del self._answer_clocks[call_id]
-                self._breached(call_id, answer_clock, now)
+        while self._deadlines and self._deadlines[0][0] <= now:
+            entry = heapq.heappop(self._deadlines)
+            if self._live_deadline(entry):
+                answer_clock = self._answer_clocks.pop(entry[1])
+                self._breached(entry[1], answer_clock, now)
         ended = False
         for live in self.floor.operators.values():
             if live.wrap_until and now >= live.wrap_until:

@@ -7,6 +7,7 @@ state: every decision about who rings is made there and unit-tested without I/O.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -69,6 +70,7 @@ class Floor:
         self.arriving: dict[uuid.UUID, tuple[str, float]] = {}
         self._round_robin: dict[str, int] = {}  # queue -> last operator offered
         self._ordered: list[Waiting] | None = None  # `waiting` in offer order, until it changes
+        self._live_in: Counter[str] = Counter()  # live callers waiting, by queue
         self.reconfigure(config)
 
     def reconfigure(self, config: RoutingConfig) -> None:
@@ -104,25 +106,36 @@ class Floor:
         live: bool = True,
     ) -> None:
         self.arriving.pop(call_id, None)
-        self.waiting[call_id] = Waiting(
-            call_id, queue, priority, now, now, preferred=preferred, live=live
-        )
-        self._ordered = None
+        self._put(Waiting(call_id, queue, priority, now, now, preferred=preferred, live=live))
 
     def move(self, call_id: uuid.UUID, queue: str, now: float) -> None:
         """Overflow or transfer to another queue; the first arrival time is kept."""
-        w = self.waiting[call_id]
-        self.waiting[call_id] = Waiting(
-            call_id, queue, w.priority, w.arrived, now, preferred=w.preferred, live=w.live
+        w = self._take(call_id)
+        assert w is not None
+        self._put(
+            Waiting(call_id, queue, w.priority, w.arrived, now, preferred=w.preferred, live=w.live)
         )
-        self._ordered = None
 
     def leave(self, call_id: uuid.UUID) -> Waiting | None:
         self.arriving.pop(call_id, None)
-        left = self.waiting.pop(call_id, None)
-        if left is not None:
+        return self._take(call_id)
+
+    def _put(self, w: Waiting) -> None:
+        self._take(w.call_id)
+        self.waiting[w.call_id] = w
+        if w.live:
+            self._live_in[w.queue] += 1
+        self._ordered = None
+
+    def _take(self, call_id: uuid.UUID) -> Waiting | None:
+        w = self.waiting.pop(call_id, None)
+        if w is not None:
             self._ordered = None
-        return left
+            if w.live:
+                self._live_in[w.queue] -= 1
+                if self._live_in[w.queue] <= 0:
+                    del self._live_in[w.queue]
+        return w
 
     def position(self, call_id: uuid.UUID) -> int:
         """1-based place among the calls waiting in the same queue."""
@@ -183,7 +196,7 @@ class Floor:
         queues = {
             q for q, since in self.arriving.values() if now is None or now - since < ARRIVING_S
         }
-        queues.update(w.queue for w in self.waiting.values() if w.live)
+        queues.update(self._live_in)
         found: set[int] = set()
         for name in queues:
             conf = self.config.queues.get(name)
@@ -193,7 +206,13 @@ class Floor:
 
     def callback_offers_to_withdraw(self, now: float) -> list[tuple[uuid.UUID, int]]:
         """(callback, operator) rings to stop: a live caller now waits for that operator."""
-        ringing = [w for w in self.waiting.values() if not w.live and w.offered_to]
+        # Found from the operators (a handful), not by walking every caller waiting.
+        offered = {live.offered for live in self.operators.values() if live.offered is not None}
+        ringing = [
+            w
+            for call_id in sorted(offered)
+            if (w := self.waiting.get(call_id)) is not None and not w.live and w.offered_to
+        ]
         if not ringing:
             return []
         blocked = self.blocked(now)
@@ -260,9 +279,7 @@ class Floor:
 
     def connected(self, call_id: uuid.UUID, operator_id: int) -> Iterable[int]:
         """The operator answered: the call leaves the queue. Returns others to stop ringing."""
-        w = self.waiting.pop(call_id, None)
-        if w is not None:
-            self._ordered = None
+        w = self._take(call_id)
         live = self.operators.get(operator_id)
         if live is not None:  # an operator no longer set up (adopted after a restart) is not
             live.offered = None
