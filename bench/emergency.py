@@ -451,7 +451,11 @@ async def run_emergencies(
 ) -> list[Confirmation]:
     queue = await floor.make_queue()
     await floor.route("terminal", queue)
-    await floor.api("POST", "/api/emergency/routes", {"area": DISTRICT, "ambulance": AMBULANCE})
+    routes = await floor.api("GET", "/api/emergency/routes")
+    if any(r["area"] == DISTRICT for r in routes):  # a second round on the same service
+        await floor.api("PUT", f"/api/emergency/routes/{DISTRICT}", {"ambulance": AMBULANCE})
+    else:
+        await floor.api("POST", "/api/emergency/routes", {"area": DISTRICT, "ambulance": AMBULANCE})
     op_id, phone = await floor.operator({queue: 0}, behaviour="answer")
     print(f"confirmation: {args.emergencies} emergencies ...", flush=True)
     results: list[Confirmation] = []
