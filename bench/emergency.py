@@ -540,8 +540,8 @@ async def run_lines(
 # -- the run -------------------------------------------------------------------------------
 
 
-def sound_files(directory: Path) -> set[Path]:
-    return set(directory.glob("tts-*.wav")) if directory.is_dir() else set()
+def sound_files(directory: Path, prefix: str = "tts-") -> set[Path]:
+    return set(directory.glob(f"{prefix}*.wav")) if directory.is_dir() else set()
 
 
 async def recordings(database: str) -> list[str]:
@@ -565,7 +565,8 @@ class Results:
     confirmations: list[Confirmation]
     lines: list[LineCalls]
     said: speech.Result
-    synthesised: int  # sound files the service made during the run (then removed)
+    synthesised: int  # shared sound files the service made during the run (then removed)
+    private_left: int  # private ones (summaries: sum-*) still there after the run: should be 0
 
 
 async def run(args: argparse.Namespace) -> Results:
@@ -576,7 +577,9 @@ async def run(args: argparse.Namespace) -> Results:
             workdir = Path(tmp)
             sounds = Path(Service(database, workdir).env()["HOTLINE_SOUNDS_DIR"])
             before = sound_files(sounds)
+            private_before = sound_files(sounds, "sum-")
             synthesised: set[Path] = set()
+            private_left: set[Path] = set()
             try:
                 async with (
                     carrier() as outside,
@@ -597,10 +600,11 @@ async def run(args: argparse.Namespace) -> Results:
                             shutil.copytree(workdir, args.keep_logs, dirs_exist_ok=True)
             finally:
                 await asyncio.to_thread(drop_recordings, await recordings(database))
-                synthesised = sound_files(sounds) - before  # the elders' summaries
-                for path in synthesised:
+                synthesised = sound_files(sounds) - before  # family notices, one per name
+                private_left = sound_files(sounds, "sum-") - private_before
+                for path in synthesised | private_left:
                     path.unlink(missing_ok=True)
-    return Results(confirmations, lines, said, len(synthesised))
+    return Results(confirmations, lines, said, len(synthesised), len(private_left))
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -650,9 +654,9 @@ def report(r: Results, args: argparse.Namespace) -> None:
         + (f"; {missing} missed an INVITE for 10 s" if missing else "")
     )
     print(
-        f"   meanwhile the service synthesised {r.synthesised} new texts into"
-        " HOTLINE_SOUNDS_DIR (the elders' summaries,\n   and family notices: one per name;"
-        " removed after the run)"
+        f"   meanwhile the service left {r.synthesised} new shared speech files (tts-*) in"
+        f" HOTLINE_SOUNDS_DIR, and\n   {r.private_left} of the elders' private summaries (sum-*:"
+        " each is removed when its conference ends); both removed after the run"
     )
     print(
         f"\n2. Caller's INVITE to the first operator's INVITE: {args.line_calls} calls per line"
