@@ -14,6 +14,7 @@ import secrets
 import ssl
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,32 @@ async def test_failed_logins_are_held_back_then_lock_the_account_with_an_alert(
             await floor.undo()
     log = service.log.read_text()
     assert "console login refused for operator" in log and "wrong-1" not in log
+
+
+async def test_refused_logins_are_answered_slowly_and_one_address_holds_only_a_few(
+    service: Service,
+) -> None:
+    """The tarpit (console/login.py): a client hammering the login page gets its 429s after
+    half its wait, and an address with 4 of them held already gets a bare 429 at once."""
+    await service.start()
+    address = "127.0.0.31"
+    for _ in range(3):  # free failures: answered at once (401)
+        assert (await login(service, "nobody", "wrong", address)).status == 401
+
+    async def attempt() -> tuple[int, float, str]:
+        started = time.monotonic()
+        reply = await login(service, "nobody", "wrong", address)
+        return reply.status, time.monotonic() - started, reply.headers.get("Connection", "")
+
+    answers = await asyncio.gather(*(attempt() for _ in range(8)))
+    assert all(status == 429 for status, _, _ in answers)
+    held = [took for _, took, conn in answers if conn.lower() != "close"]
+    bare = [took for _, took, conn in answers if conn.lower() == "close"]
+    assert len(held) == 4 and len(bare) == 4, answers
+    assert min(held) >= 0.4  # the wait is 1 s: half of it
+    assert max(bare) < min(held)
+    # Another address, for another name, is not held back by these attempts.
+    assert (await login(service, "someone-else", "wrong", "127.0.0.32")).status == 401
 
 
 # --- 2. ownership: callbacks by the owner, to the case's own numbers ---------------------

@@ -5,6 +5,13 @@ account; 429 with Retry-After, nothing checked), then the stored hash is read (t
 connection returned at once), then the password is checked in the password pool
 (core.passwords; 429 when it is full), then the session is written. A failure is logged with
 the address (never the password), and a lock is an audit row and an alert for supervisors.
+
+A refused attempt is answered slowly (the tarpit): after half its wait, at most TARPIT_S.
+A client that tries again as soon as it is answered then makes about two attempts in each
+wait, not a thousand a second: measured (bench.login_flood), 100 such clients had taken the
+whole event loop, and the calls' and the API's answers with it. An address holding HELD_PER_ADDRESS
+attempts already (or the service HELD_AT_MOST in all) is refused at once, with a bare 429
+and the connection closed: sleeping costs nothing, but connections are not unbounded.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +39,9 @@ from hotline.db.audit import audit
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+TARPIT_S = 2.0  # a refused login is answered after half its wait, at most this long
+HELD_PER_ADDRESS = 4  # refused logins held at once from one address ...
+HELD_AT_MOST = 2000  # ... and from all (then refused at once, the connection closed)
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
@@ -41,6 +52,7 @@ class Gate:
 
     passwords: Passwords
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    held: Counter[str] = field(default_factory=Counter)  # refused logins held, by address
     publish: Callable[[ev.DomainEvent], None] | None = None
     closed: Callable[[list[str]], object] | None = None  # sessions ended: close their sockets
 
@@ -79,6 +91,26 @@ class LoginPages:
         answer.headers["Retry-After"] = str(max(1, round(wait.seconds)))
         return answer
 
+    async def _held_back(
+        self, request: web.Request, address: str, wait: Wait
+    ) -> web.StreamResponse:
+        """The 429, answered after half the wait (at most TARPIT_S): see the module's text."""
+        held = self.gate.held
+        if held[address] >= HELD_PER_ADDRESS or held.total() >= HELD_AT_MOST:
+            return web.Response(
+                status=429,
+                text="too many login attempts\n",
+                headers={"Retry-After": str(max(1, round(wait.seconds))), "Connection": "close"},
+            )
+        held[address] += 1
+        try:
+            await asyncio.sleep(min(wait.seconds / 2, TARPIT_S))
+        finally:
+            held[address] -= 1
+            if held[address] <= 0:
+                del held[address]
+        return self._refused(request, wait)
+
     async def log_in(self, request: web.Request) -> web.StreamResponse:
         if not same_origin(request):
             raise web.HTTPForbidden(text="cross-site login refused")
@@ -91,13 +123,13 @@ class LoginPages:
         gate, loop = self.gate, asyncio.get_running_loop()
         wait = gate.throttle.check(address, username, loop.time())
         if wait is not None:
-            return self._refused(request, wait)
+            return await self._held_back(request, address, wait)
         async with self.engine.connect() as conn:  # returned before the password is checked
             found = await sessions.account(conn, username)
         try:
             ok = await gate.passwords.verify(password, found.password_hash if found else None)
         except Busy:
-            return self._refused(request, Wait(1.0))
+            return await self._held_back(request, address, Wait(1.0))
         if not ok or found is None:
             await self._failed(address, username, found, loop.time())
             return render(request, "login.html", self.tz, status=401, error="login_failed")
