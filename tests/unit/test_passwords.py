@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 import pytest
 
@@ -38,5 +39,28 @@ async def test_the_pool_refuses_when_full_and_runs_below_the_call_paths_priority
         gate.set()
         assert await first and await second
         assert await passwords.verify("x", await passwords.hash("x"))
+    finally:
+        passwords.close()
+
+
+async def test_no_account_costs_no_scrypt_yet_answers_like_one() -> None:
+    passwords = Passwords(workers=1, waiting=1, n=2**10)
+    try:
+        assert await passwords.verify("x", await passwords.hash("x"))
+        typical = passwords._typical
+        started = time.monotonic()
+        calls_before = passwords._pool._work_queue.qsize()
+        assert not await passwords.verify("x", None)
+        took = time.monotonic() - started
+        assert took >= typical * 0.9  # waited as long as a real check
+        assert passwords._pool._work_queue.qsize() == calls_before  # no work for the pool
+        # It holds a place as a real check does: two of them fill a pool of room 2.
+        sleepers = [asyncio.ensure_future(passwords.verify("y", None)) for _ in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(Busy):
+            await passwords.verify("z", None)
+        with pytest.raises(Busy):
+            await passwords.verify("x", hash_password("x", n=2**10))
+        assert not any(await asyncio.gather(*sleepers))
     finally:
         passwords.close()

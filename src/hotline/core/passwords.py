@@ -18,6 +18,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 N, R, P = 2**17, 8, 1
@@ -79,6 +80,7 @@ class Passwords:
         self._room = workers + waiting
         self._inside = 0
         self._n = n
+        self._typical = 0.5  # seconds a check takes (a running mean; half a second at first)
 
     async def _run(self, fn: object, *args: object) -> object:
         if self._inside >= self._room:
@@ -94,7 +96,23 @@ class Passwords:
         return str(await self._run(lambda: hash_password(password, n=self._n)))
 
     async def verify(self, password: str, stored: str | None) -> bool:
-        return bool(await self._run(verify_password, password, stored))
+        """Does `password` match? No account (`stored` None): no scrypt at all, the caller
+        waits as long as a real check takes (the mean of the last ones) and holds a place in
+        the pool as one does, so the answer, and a `Busy`, come as for a real account; a
+        flood of made-up names costs no processor and no memory."""
+        if stored is None:
+            if self._inside >= self._room:
+                raise Busy
+            self._inside += 1
+            try:
+                await asyncio.sleep(self._typical)
+            finally:
+                self._inside -= 1
+            return False
+        started = time.monotonic()
+        ok = bool(await self._run(verify_password, password, stored))
+        self._typical += (time.monotonic() - started - self._typical) / 8
+        return ok
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
