@@ -19,6 +19,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 N, R, P = 2**17, 8, 1
@@ -82,15 +83,21 @@ class Passwords:
         self._n = n
         self._typical = 0.5  # seconds a check takes (a running mean; half a second at first)
 
-    async def _run(self, fn: object, *args: object) -> object:
+    @contextlib.contextmanager
+    def _place(self) -> Iterator[None]:
+        """A place in the pool for one check, or Busy when they are all taken."""
         if self._inside >= self._room:
             raise Busy
         self._inside += 1
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+            yield
         finally:
             self._inside -= 1
+
+    async def _run(self, fn: object, *args: object) -> object:
+        with self._place():
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
 
     async def hash(self, password: str) -> str:
         return str(await self._run(lambda: hash_password(password, n=self._n)))
@@ -101,13 +108,8 @@ class Passwords:
         the pool as one does, so the answer, and a `Busy`, come as for a real account; a
         flood of made-up names costs no processor and no memory."""
         if stored is None:
-            if self._inside >= self._room:
-                raise Busy
-            self._inside += 1
-            try:
+            with self._place():
                 await asyncio.sleep(self._typical)
-            finally:
-                self._inside -= 1
             return False
         started = time.monotonic()
         ok = bool(await self._run(verify_password, password, stored))
