@@ -27,9 +27,14 @@ async def test_the_pool_refuses_when_full_and_runs_below_the_call_paths_priority
     passwords = Passwords(workers=1, waiting=1, n=2**10)
     try:
         seen = await passwords._run(
-            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            lambda: (
+                os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                os.sched_getscheduler(threading.get_native_id()),
+            )
         )
-        assert seen >= NICE > os.getpriority(os.PRIO_PROCESS, 0)
+        assert seen == (NICE, os.SCHED_IDLE)
+        assert os.getpriority(os.PRIO_PROCESS, 0) < NICE
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
         gate = threading.Event()
         first = asyncio.ensure_future(passwords._run(gate.wait, 5))
         second = asyncio.ensure_future(passwords._run(gate.wait, 5))
