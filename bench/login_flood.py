@@ -15,7 +15,9 @@ an /api/events subscriber attached):
 The flood phase runs the same while --clients clients, each from its own loopback address
 (127.77.x.y), post wrong passwords to /console/login as fast as they are answered: half of
 them for the demo's real accounts, half for made-up names. The report counts the answers
-(429 held back, 401 refused, other) and checks nobody got in.
+(429 held back, 401 refused, other) and checks nobody got in. The flooding clients run in a
+process of their own at nice 10 (an attacker's clients use the attacker's processors; see
+`flooder`).
 
     set -a; . /var/lib/hotline/secrets.env; set +a
     export HOTLINE_SOUNDS_DIR=$(asterisk-docker/sandbox.sh sounds)
@@ -29,7 +31,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import secrets
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -51,6 +56,7 @@ from bench.emergency import (
 )
 
 TOKEN = "test-admin-token-of-the-suite-0123456789"  # tests.integration.conftest's
+FLOOD_NICE = 10  # the flooding process's CPU priority (see flooder)
 REAL = ("op1001", "op1002", "sup1001", "admin1001")  # the demo's accounts
 
 
@@ -72,6 +78,7 @@ class Phase:
 
 
 async def flood(port: int, clients: int, stop: asyncio.Event) -> Flood:
+    """The flooding clients, in this process (see `flooder` for where they run)."""
     counts = Flood()
     base = f"http://127.0.0.1:{port}"
 
@@ -102,6 +109,40 @@ async def flood(port: int, clients: int, stop: asyncio.Event) -> Flood:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return counts
+
+
+async def flooder(port: int, clients: int, stop: asyncio.Event) -> Flood:
+    """The flood from a process of its own at a low CPU priority (nice 10): an attacker's
+    clients run on the attacker's machines, not on the hotline's 2 cores; sharing this
+    process's event loop with SIPp's timing and the probe, they measured themselves."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.login_flood",
+        "--flood-port",
+        str(port),
+        "--clients",
+        str(clients),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: os.nice(FLOOD_NICE),
+    )
+    assert child.stdin is not None
+    await stop.wait()
+    out, _ = await child.communicate(b"stop\n")
+    found = json.loads(out.decode().strip().splitlines()[-1])
+    return Flood(
+        Counter({int(k): v for k, v in found["answers"].items()}), found["errors"], found["got_in"]
+    )
+
+
+async def _flood_until_stdin_closes(port: int, clients: int) -> None:
+    stop = asyncio.Event()
+    flooding = asyncio.create_task(flood(port, clients, stop))
+    await asyncio.to_thread(sys.stdin.readline)
+    stop.set()
+    counts = await flooding
+    print(json.dumps({"answers": counts.answers, "errors": counts.errors, "got_in": counts.got_in}))
 
 
 async def probe(port: int, stop: asyncio.Event) -> list[float]:
@@ -141,7 +182,7 @@ async def phase(
 ) -> Phase:
     print(f"{name}: {args.calls} calls, {args.emergencies} emergencies ...", flush=True)
     stop = asyncio.Event()
-    flooded = asyncio.create_task(flood(service.port, args.clients, stop)) if flooding else None
+    flooded = asyncio.create_task(flooder(service.port, args.clients, stop)) if flooding else None
     probed = asyncio.create_task(probe(service.port, stop))
     try:
         if flooded is not None:
@@ -251,7 +292,11 @@ def main() -> None:
     parser.add_argument("--hold-ms", type=int, default=2000, help="each call lasts [2000]")
     parser.add_argument("--emergencies", type=int, default=8, help="per phase [8]")
     parser.add_argument("--family", type=int, default=2, help="tier-1 contacts [2]")
+    parser.add_argument("--flood-port", type=int, help=argparse.SUPPRESS)  # the flooder's
     args = parser.parse_args()
+    if args.flood_port:
+        asyncio.run(_flood_until_stdin_closes(args.flood_port, args.clients))
+        return
     default_pg()
     phases = run_until_done(lambda: run(args), "interrupted (operators, queues undone)")
     report(phases, args)
