@@ -708,3 +708,44 @@ class SurveyAnswer(Base):
     asked_at: Mapped[dt.datetime] = mapped_column(index=True)
     outcome: Mapped[str] = mapped_column(Text)
     score: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class LeaderLease(Base):
+    """Who leads (migration 0013): one row; `epoch` rises at every takeover (the fencing
+    token every acting write checks)."""
+
+    __tablename__ = "leader_lease"
+    __table_args__ = (CheckConstraint("id = 1", name="leader_lease_one_row"),)
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    acquired_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class Controller(Base):
+    """A `hotline serve` process as last seen: its role and, leading, its epoch."""
+
+    __tablename__ = "controllers"
+    __table_args__ = (
+        CheckConstraint("role IN ('leader', 'standby', 'stopped')", name="controllers_role"),
+    )
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(Text)
+    epoch: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]
+
+
+class HandedOverRecord(Base):
+    """Records a controller held (journal, spool) when it stopped leading: the next leader
+    writes them, through its own fenced transaction, and deletes the row."""
+
+    __tablename__ = "handed_over_records"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    controller: Mapped[str] = mapped_column(Text)
+    epoch: Mapped[int | None] = mapped_column(BigInteger)
+    ops: Mapped[Any] = mapped_column(JSONB)
+    handed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
