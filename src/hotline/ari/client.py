@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -19,6 +19,7 @@ from .errors import (
     AriUnavailable,
     AuthenticationFailed,
     Conflict,
+    NotActing,
     NotFound,
     error_for_status,
 )
@@ -100,6 +101,12 @@ class AriClient:
     def __init__(self, config: AriConfig) -> None:
         self._config = config
         self._session: aiohttp.ClientSession | None = None
+        self._acting: Callable[[], bool] | None = None
+
+    def fence(self, acting: Callable[[], bool] | None) -> None:
+        """From now on, send a request that acts (anything but GET) only while `acting()`
+        (the controller leads); otherwise raise NotActing without sending it."""
+        self._acting = acting
 
     async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession(
@@ -129,6 +136,8 @@ class AriClient:
         """Send one request; return the decoded JSON body (None when empty)."""
         if self._session is None:
             raise RuntimeError("AriClient used outside 'async with'")
+        if self._acting is not None and method != "GET" and not self._acting():
+            raise NotActing("this controller does not lead", method=method, path=path)
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         url = self._config.rest_url + path
         try:

@@ -28,6 +28,11 @@ class AriError(Exception):
         return f"{prefix}{self.message}"
 
 
+class NotActing(AriError):
+    """Not sent: this controller does not lead (any more), and a deposed controller's REST
+    call would act on calls its successor now runs (Asterisk does not stop it)."""
+
+
 class BadRequest(AriError):
     """400: invalid parameters."""
 
