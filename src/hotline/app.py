@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -39,6 +39,7 @@ from hotline.events import http as events_http
 from hotline.events.bus import Bus
 from hotline.floor import http as floor_http
 from hotline.floor.view import Snapshot, empty_snapshot
+from hotline.leadership import http as leadership_http
 from hotline.operators import http as operators_http
 from hotline.queues import http as queues_http
 from hotline.reports import http as reports_http
@@ -51,6 +52,12 @@ from hotline.transfers import http as transfers_http
 from hotline.workdays import WorkCalendar
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Leading(Protocol):
+    def acting(self) -> bool: ...
+
+    def view(self) -> dict[str, Any]: ...
 
 
 def http_app(
@@ -72,8 +79,11 @@ def http_app(
     passwords: Passwords | None = None,
     edge: tuple[tuple[Network, ...], bool] = ((), False),
     retention: RetentionJob | None = None,
+    leadership: Leading | None = None,
 ) -> web.Application:
-    """`edge`: the trusted proxies and whether the service serves TLS (hotline.api.edge)."""
+    """`edge`: the trusted proxies and whether the service serves TLS (hotline.api.edge).
+    `leadership`: whether this controller leads, and what it knows of the others; on a
+    standby only who leads is answered (hotline.leadership.http)."""
     zone = tz if isinstance(tz, ZoneInfo) else DEFAULT_TZ
     routes: list[Route] = [
         *operators_http.routes(engine, on_change, passwords or Passwords()),
@@ -103,8 +113,14 @@ def http_app(
         routes += events_http.routes(bus, snapshot)
     if retention is not None:
         routes += retention_http.routes(engine, retention)
+    gates: list[object] = []
+    if leadership is not None:
+        routes += leadership_http.routes(leadership.view)
+        gates.append(leadership_http.gate(leadership.acting))
     everything = meta.routes(engine, health, __version__, routes)
-    app = make_app(engine, token, everything, outside=middleware(edge[0], tls=edge[1]))
+    app = make_app(
+        engine, token, everything, outside=middleware(edge[0], tls=edge[1]), before=gates
+    )
     if console is not None:  # the operators' console: HTML pages beside the API
         install(app, engine, zone, console)
     return app

@@ -42,7 +42,7 @@ from hotline.deadlines.store import Claimed
 from hotline.deadlines.watch import DeadlineWatch
 from hotline.directory.index import DirectoryIndex
 from hotline.emergency.alarms import AlarmDesk
-from hotline.emergency.briefing import Briefing
+from hotline.emergency.briefing import SWEEP_S, Briefing
 from hotline.emergency.conference import Emergencies
 from hotline.emergency.plan import Facts
 from hotline.emergency.plan import Settings as EmergencySettings
@@ -271,7 +271,10 @@ async def _speech(settings: Settings) -> tuple[Speech | None, dict[str, str]]:
         return None, {}
     speech = Speech(Path(settings.sounds_dir), settings.sounds_media)
     try:
-        swept = await speech.sweep()  # summaries a crash left behind: personal data (R27)
+        # Summaries a crash left behind: personal data (R27). Only those older than the
+        # periodic sweep's age: a standby builds this too, beside a leader whose live
+        # conferences' summaries (and those it will adopt) must stay.
+        swept = await speech.sweep(SWEEP_S)
         if swept:
             log.info("speech: %d private file(s) left from before removed", swept)
         prompts = await build_prompts(speech, PromptTexts(), settings.prompts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -70,6 +71,11 @@ class Settings:
     retain_access_days: int = 1095
     retain_sessions_days: int = 90
     retention_database_url: str = field(default="", repr=False)
+    # Leadership (issue 16): this process's name among the controllers sharing the database
+    # (default host:port), its lease's length, and where it journals every record it makes.
+    controller_name: str = ""
+    lease_ms: int = 2500
+    journal_dir: str = "/var/lib/hotline/journal"
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -181,6 +187,14 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         retain_access_days=_number(env, "HOTLINE_RETAIN_ACCESS_DAYS", 1095, 180, 36500),
         retain_sessions_days=_number(env, "HOTLINE_RETAIN_SESSIONS_DAYS", 90, 1, 3650),
         retention_database_url=_retention_url(env),
+        controller_name=env.get("HOTLINE_CONTROLLER_NAME", "").strip()
+        or f"{socket.gethostname()}:{port}",
+        lease_ms=_number(env, "HOTLINE_LEASE_MS", 2500, 1500, 30_000),
+        journal_dir=env.get("HOTLINE_JOURNAL_DIR", "").strip()
+        or os.path.join(
+            os.path.dirname(env.get("HOTLINE_SPOOL", "/var/lib/hotline/spool.jsonl")) or ".",
+            "journal",
+        ),
     )
 
 

@@ -1,9 +1,19 @@
 """Wires the parts together and runs them until asked to stop.
 
-Start-up checks name what to fix (database, schema, ARI credentials). Every background
-task is started through one exit stack (hotline.tasks) and stopped in reverse order: the
-HTTP API first, then the calls (handed to the duty phones), then the event consumer and the
-timers, then the recorder once everything it was given is written.
+Start-up checks name what to fix (database, schema, ARI credentials). Then the process
+lives one term after another (`_term`): it builds every part and serves HTTP while it
+stands by (warm: its pools, prompts and directory ready; only who leads is answered), takes
+the lease when it is free (hotline.leadership), re-reads what changes (routing, callbacks,
+the calendar), opens the ARI events socket and starts the calls' tasks. A term ends on
+SIGTERM or when the lease is lost (a missed renewal, or Asterisk's ApplicationReplaced:
+another controller took the app); deposed, the process acts no more (the fence refuses its
+REST calls and records), hands the records it still held to the next leader through
+PostgreSQL, and stands by again.
+
+Every background task is started through one exit stack (hotline.tasks) and stopped in
+reverse order: the HTTP API first, then the calls (handed to a standby if one is alive,
+else to the duty phones), then the event consumer and the timers, then the recorder once
+everything it was given is written, then the lease is released.
 """
 
 from __future__ import annotations
@@ -29,16 +39,21 @@ from hotline.api.edge import networks, tls_context
 from hotline.app import http_app
 from hotline.ari import AriClient, AriConfig, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
-from hotline.assembly import build_parts, console_parts
+from hotline.assembly import Parts, build_parts, console_parts
 from hotline.calls.switchboard import AppTakenOver, Switchboard
 from hotline.config import Settings, SettingsError
 from hotline.console import sessions
+from hotline.console.routes import ConsoleParts
+from hotline.core.fence import Deposed
 from hotline.core.passwords import Passwords
 from hotline.db import migrate
 from hotline.db.engine import check_database, make_engine
+from hotline.db.handover import hand_over
 from hotline.db.recorder import Recorder
 from hotline.events.bus import Bus
 from hotline.events.live import LiveFloor
+from hotline.leadership.lease import Leadership
+from hotline.leadership.rules import Terms
 from hotline.retention.job import RetentionJob
 from hotline.retention.policy import Periods
 from hotline.tasks import Tasks
@@ -92,8 +107,13 @@ async def _consume(stream: EventStream, board: Switchboard) -> None:
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     # Two pools: the call path's (records, identification, emergency facts, the floor's
     # set-up) and the web's (API, console): a flood of web requests never takes a call's.
+    # The lease has a small one of its own: it is renewed whatever the others wait for.
     engine = make_engine(settings.database_url)
     calls_engine = make_engine(settings.database_url)
+    lease_engine = make_engine(settings.database_url, pool_size=2)
+    leadership = Leadership(
+        lease_engine, settings.controller_name, terms=Terms.of(settings.lease_ms / 1000)
+    )
     ari_config = AriConfig(
         base_url=settings.ari_url,
         user=settings.ari_user,
@@ -104,10 +124,15 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await check_database(engine, await asyncio.to_thread(migrate.head))
         async with AriClient(ari_config) as ari:
             await _check_ari(ari, settings)
-            await _serve(settings, Pools(engine, calls_engine), ari, ari_config, stop)
+            ari.fence(leadership.acting)  # a deposed controller's REST calls are not sent
+            life = Life(settings, Pools(engine, calls_engine), ari, ari_config, stop, leadership)
+            while await _term(life):
+                log.warning("standing by again")
     finally:
+        await leadership.stopped()
         await engine.dispose()
         await calls_engine.dispose()
+        await lease_engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -116,125 +141,238 @@ class Pools:
     calls: AsyncEngine  # the call path's: web traffic never takes these connections
 
 
-async def _serve(
-    settings: Settings,
-    pools: Pools,
-    ari: AriClient,
-    ari_config: AriConfig,
-    stop: asyncio.Event,
-) -> None:
-    engine, calls_engine = pools.web, pools.calls
+@dataclass(frozen=True)
+class Life:
+    """What lasts as long as the process, term after term."""
+
+    settings: Settings
+    pools: Pools
+    ari: AriClient
+    ari_config: AriConfig
+    stop: asyncio.Event
+    leadership: Leadership
+
+
+@dataclass
+class Ending:
+    """How a term ends, decided on the way out: the calls handed to the duty phones (alone,
+    on SIGTERM), left for a standby (one is alive), or left as they are (deposed)."""
+
+    hand_over_calls: bool = False
+    deposed: bool = False
+    epoch: int | None = None  # the term's, for the records handed over
+
+
+@dataclass(frozen=True)
+class Built:
+    """Every part of one term, built while standing by."""
+
+    parts: Parts
+    recorder: Recorder
+    console: ConsoleParts
+    retention: RetentionJob
+
+
+async def _term(life: Life) -> bool:
+    """One term: stand by (warm), lead, end. True when deposed (stand by again)."""
+    settings, leadership = life.settings, life.leadership
+    ending = Ending()
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(_after, settings, leadership, ending)
+        # What a process killed before this one left in the journal (or the spool) goes to
+        # whoever leads, now: this process may stand by for a long time.
+        await _hand_over(settings, leadership, None, "left by the last process")
+        built = await _build(life, stack)
+        log.info(
+            "standing by as %r; API on %s:%d", leadership.name, settings.api_host, settings.api_port
+        )
+        if not await leadership.take(life.stop):
+            return False
+        return await _lead(life, built, stack, ending)
+
+
+async def _build(life: Life, stack: contextlib.AsyncExitStack) -> Built:
+    """The parts and the HTTP app, built and served (a standby answers only who leads)."""
+    settings, leadership = life.settings, life.leadership
+    engine, calls_engine = life.pools.web, life.pools.calls
     tz = ZoneInfo(settings.timezone)
     started = time.monotonic()
-    async with contextlib.AsyncExitStack() as stack:
-        tasks = Tasks(stack)
-        recorder = Recorder(calls_engine, settings.spool_path)
-        tasks.start(recorder.run(), "recorder")
-        stack.push_async_callback(_drain, recorder)
+    recorder = Recorder(
+        calls_engine, settings.spool_path, journal_dir=settings.journal_dir, fence=leadership
+    )
+    bus = Bus(limit=settings.events_buffer)
+    live = LiveFloor()
+    bus.fold(live.fold)
+    parts = await build_parts(settings, calls_engine, life.ari, recorder, bus)
+    passwords = Passwords()
+    stack.callback(passwords.close)
+    retention = await _retention(settings, engine, life.ari, tz, stack)
+    desk, scheduler, board = parts.desk, parts.scheduler, parts.board
+    _settle_memory()
 
-        bus = Bus(limit=settings.events_buffer)
-        live = LiveFloor()
-        bus.fold(live.fold)
-        parts = await build_parts(settings, calls_engine, ari, recorder, bus)
-        passwords = Passwords()
-        stack.callback(passwords.close)
-        retention = await _retention(settings, engine, ari, tz, stack)
-        desk, index, scheduler, board = parts.desk, parts.index, parts.scheduler, parts.board
-        _settle_memory()
+    def health() -> dict[str, Any]:
+        return {
+            **leadership.view(),
+            "status": "ok",
+            "ari_connected": board.connected,
+            "live_calls": board.live,
+            "records_queued": recorder.backlog,
+            "event_subscribers": bus.subscribers,
+            "callbacks_pending": len(scheduler.pending()),
+            "uptime_s": round(time.monotonic() - started, 1),
+        }
 
-        def health() -> dict[str, Any]:
-            return {
-                "status": "ok",
-                "ari_connected": board.connected,
-                "live_calls": board.live,
-                "records_queued": recorder.backlog,
-                "event_subscribers": bus.subscribers,
-                "callbacks_pending": len(scheduler.pending()),
-                "uptime_s": round(time.monotonic() - started, 1),
-            }
+    async def on_change(entity: str, key: str) -> None:
+        """An admin changed the set-up: the next offers use it; calls in progress go on."""
+        if entity == "operator":
+            await parts.sync_softphones()
+            console.hub.recheck()  # a new password, role or deactivation ends logins
+            await console.gate.changed(engine, key)  # ... and lifts a lock
+        if entity in ("calendar", "calendar_year"):  # the next deadlines use it
+            await parts.calendar_watch.reload()
+            return
+        await desk.reload()
 
-        async def on_change(entity: str, key: str) -> None:
-            """An admin changed the set-up: the next offers use it; calls in progress go on."""
-            if entity == "operator":
-                await parts.sync_softphones()
-                console.hub.recheck()  # a new password, role or deactivation ends logins
-                await console.gate.changed(engine, key)  # ... and lifts a lock
-            if entity in ("calendar", "calendar_year"):  # the next deadlines use it
-                await parts.calendar_watch.reload()
-                return
-            await desk.reload()
+    console = console_parts(
+        settings,
+        engine,
+        calls_engine=calls_engine,
+        bus=bus,
+        live=live,
+        tz=tz,
+        parts=parts,
+        on_change=on_change,
+        passwords=passwords,
+    )
+    app = http_app(
+        engine,
+        settings.api_token,
+        health,
+        on_change=on_change,
+        snapshot=live.snapshot,
+        tz=tz,
+        ask=board.request,
+        on_call=desk.on_call,
+        ari=life.ari,
+        scheduler=scheduler,
+        bus=bus,
+        supervisions=parts.supervisions,
+        calendar=console.calendar,
+        console=console,
+        passwords=passwords,
+        edge=(networks(settings.trusted_proxies), bool(settings.tls_cert)),
+        retention=retention,
+        leadership=leadership,
+    )
+    stack.push_async_callback(parts.briefing.close)
+    tls = tls_context(settings.tls_cert, settings.tls_key) if settings.tls_cert else None
+    await stack.enter_async_context(_http(app, settings.api_host, settings.api_port, tls))
+    return Built(parts, recorder, console, retention)
 
-        console = console_parts(
-            settings,
-            engine,
-            calls_engine=calls_engine,
-            bus=bus,
-            live=live,
-            tz=tz,
-            parts=parts,
-            on_change=on_change,
-            passwords=passwords,
+
+async def _lead(life: Life, built: Built, stack: contextlib.AsyncExitStack, ending: Ending) -> bool:
+    """Leading: what changed while standing by is read again, then the tasks and the events
+    socket start; until SIGTERM (False) or the lease is lost (True)."""
+    settings, leadership, parts = life.settings, life.leadership, built.parts
+    tasks = Tasks(stack)
+    await parts.desk.reload()
+    await parts.scheduler.start()
+    await parts.calendar_watch.reload()
+    writer = tasks.start(built.recorder.run(), "recorder")
+    stack.push_async_callback(_drain, built.recorder, ending)  # before the writer stops
+    if settings.scaip_listen:
+        await _scaip(settings, parts.alarms.received, stack)
+    idle = dt.timedelta(minutes=settings.console_idle_min)
+    for work, name in (
+        (parts.desk.run(), "desk"),
+        (built.console.hub.run(), "console"),
+        (
+            built.console.hub.watch_sessions(sessions.checker(life.pools.web, idle)),
+            "console-sessions",
+        ),
+        (_fresh_index(parts.index), "directory-index"),
+        (parts.scheduler.run(), "callbacks"),
+        (parts.deadlines.run(), "deadlines"),
+        (parts.calendar_watch.run(), "calendar"),
+        (parts.briefing.sweep(), "speech-sweep"),
+        (built.retention.run(), "retention"),
+    ):
+        tasks.start(work, name)
+    consumer = tasks.start(_consume(EventStream(life.ari_config), parts.board), "ari-events")
+    stack.push_async_callback(_calls_end, parts.board, ending)
+    stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
+    keeper = tasks.start(leadership.keep(), "lease")
+    log.info("serving app %r as the leader", settings.ari_app)
+    stopper = tasks.start(life.stop.wait(), "stop")
+    ending.epoch = leadership.epoch
+    await asyncio.wait({consumer, stopper, keeper, writer}, return_when=asyncio.FIRST_COMPLETED)
+    if stopper.done():
+        await _stopping(settings, leadership, ending)
+        return False
+    ended = next(t for t in (consumer, keeper, writer) if t.done())
+    err = None if ended.cancelled() else ended.exception()
+    if err is None or isinstance(err, Deposed | AppTakenOver):
+        # The lease lost, the app taken by another, or a write refused for our epoch.
+        leadership.step_down(
+            "Asterisk gave the Stasis app to another controller"
+            if isinstance(err, AppTakenOver)
+            else "the lease was lost"
         )
-        app = http_app(
-            engine,
-            settings.api_token,
-            health,
-            on_change=on_change,
-            snapshot=live.snapshot,
-            tz=tz,
-            ask=board.request,
-            on_call=desk.on_call,
-            ari=ari,
-            scheduler=scheduler,
-            bus=bus,
-            supervisions=parts.supervisions,
-            calendar=console.calendar,
-            console=console,
-            passwords=passwords,
-            edge=(networks(settings.trusted_proxies), bool(settings.tls_cert)),
-            retention=retention,
+        ending.deposed = True
+        return True
+    if isinstance(err, AuthenticationFailed):
+        raise SettingsError("ARI refused the credentials on the events socket") from err
+    raise err
+
+
+async def _calls_end(board: Switchboard, ending: Ending) -> None:
+    await board.shutdown(hand_over=ending.hand_over_calls)
+
+
+async def _stopping(settings: Settings, leadership: Leadership, ending: Ending) -> None:
+    """SIGTERM while leading: with a standby alive, act no more and let it take the calls
+    as they are (the lease is released once the records are written); alone, hand the
+    calls to the duty phones (HOTLINE_SHUTDOWN_CALLS=fallback) as before."""
+    if await leadership.standbys():
+        log.warning("stopping: a standby takes the calls as they are")
+        leadership.stand_aside()
+        return
+    ending.hand_over_calls = settings.hand_over_on_shutdown
+
+
+async def _after(settings: Settings, leadership: Leadership, ending: Ending) -> None:
+    """Last, once the recorder has stopped: deposed, hand what it still held to the next
+    leader; otherwise give the lease up, so a standby (or a restart) leads at once."""
+    if ending.deposed:
+        await _hand_over(settings, leadership, ending.epoch, "deposed")
+        return
+    await leadership.release()
+
+
+async def _hand_over(
+    settings: Settings, leadership: Leadership, epoch: int | None, why: str
+) -> None:
+    """Records this process's journal and spool hold (deposed, or left by a killed process
+    before it): into PostgreSQL, for whichever controller leads to write (db.handover)."""
+    try:
+        count = await hand_over(
+            leadership.engine, leadership.holder, epoch, settings.journal_dir, settings.spool_path
         )
-        stack.push_async_callback(parts.briefing.close)
-        if settings.scaip_listen:
-            await _scaip(settings, parts.alarms.received, stack)
-        for work, name in (
-            (desk.run(), "desk"),
-            (console.hub.run(), "console"),
-            (
-                console.hub.watch_sessions(
-                    sessions.checker(engine, dt.timedelta(minutes=settings.console_idle_min))
-                ),
-                "console-sessions",
-            ),
-            (index.run(), "directory-index"),
-            (scheduler.run(), "callbacks"),
-            (parts.deadlines.run(), "deadlines"),
-            (parts.calendar_watch.run(), "calendar"),
-            (parts.briefing.sweep(), "speech-sweep"),
-            (retention.run(), "retention"),
-        ):
-            tasks.start(work, name)
-        consumer = tasks.start(_consume(EventStream(ari_config), board), "ari-events")
-        stack.push_async_callback(board.shutdown, hand_over=settings.hand_over_on_shutdown)
-        stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
-        tls = tls_context(settings.tls_cert, settings.tls_key) if settings.tls_cert else None
-        await stack.enter_async_context(_http(app, settings.api_host, settings.api_port, tls))
-        log.info(
-            "serving app %r; API on %s:%d", settings.ari_app, settings.api_host, settings.api_port
-        )
-        stopper = tasks.start(stop.wait(), "stop")
-        await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if consumer.done() and not consumer.cancelled():
-            err = consumer.exception()
-            if isinstance(err, AuthenticationFailed):
-                raise SettingsError("ARI refused the credentials on the events socket") from err
-            if isinstance(err, AppTakenOver):
-                raise SettingsError(
-                    f"another process took over the Stasis app {settings.ari_app!r}"
-                ) from err
-            if err is not None:
-                raise err
-    log.info("stopped; %d records written", recorder.written)
+    except Exception as err:  # kept locally: handed over at the next start
+        log.error("%s: records kept locally for now (%s)", why, type(err).__name__)
+        return
+    if count:
+        log.warning("%s: %d records handed to the leader", why, count)
+
+
+async def _fresh_index(index: Any) -> None:
+    """A new leader reads the directory again at once (a standby's may be old), then every
+    refresh period."""
+    try:
+        await index.load()
+    except Exception as err:  # the standby's index stands meanwhile
+        log.error("directory index not refreshed (%s)", type(err).__name__)
+    await index.run()
 
 
 async def _scaip(
@@ -292,9 +430,13 @@ def _settle_memory() -> None:
     gc.set_threshold(GC_YOUNG, 20, 20)
 
 
-async def _drain(recorder: Recorder) -> None:
+async def _drain(recorder: Recorder, ending: Ending) -> None:
+    """Wait (a while) for the recorder to write what it was given; deposed, it writes no more."""
+    if ending.deposed:
+        return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(recorder.drain(), 5.0)
+    log.info("stopped; %d records written", recorder.written)
 
 
 def serve(settings: Settings) -> None:

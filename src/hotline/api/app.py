@@ -103,12 +103,17 @@ _TOKEN = web.AppKey("token", str)
 
 
 def make_app(
-    engine: AsyncEngine, token: str, routes: Sequence[Route], *, outside: object = None
+    engine: AsyncEngine,
+    token: str,
+    routes: Sequence[Route],
+    *,
+    outside: object = None,
+    before: Sequence[object] = (),
 ) -> web.Application:
     """`token` (HOTLINE_API_TOKEN) acts as the built-in admin "env-admin"; empty disables it.
     `outside`: the edge's middleware (api.edge), first, so every part sees the request as
-    the outside made it."""
-    first = [outside] if outside is not None else []
+    the outside made it; then `before` (a standby's gate), then the API's own."""
+    first = [*([outside] if outside is not None else []), *before]
     app = web.Application(middlewares=[*first, _errors, _unknown_api])  # type: ignore[list-item]
     app[_ENGINE] = engine
     app[_TOKEN] = token

@@ -21,8 +21,20 @@ from hotline.db.audit import audit_entries
 TAG = "service"
 
 
+class ControllerSeen(BaseModel):
+    name: str
+    host: str
+    role: str
+    alive: bool
+
+
 class Health(BaseModel):
     status: str
+    role: str | None = None  # leader or standby (issue 16)
+    name: str | None = None
+    epoch: int | None = None
+    leader: str | None = None
+    controllers: list[ControllerSeen] = []
     ari_connected: bool
     live_calls: int
     records_queued: int

@@ -74,8 +74,11 @@ class Scheduler:
         self._place = place
 
     async def start(self) -> None:
-        """Load the pending callbacks (after a restart: where they were)."""
-        for cb in await self._load():
+        """Load the pending callbacks (after a restart, or a takeover: where they are now;
+        what a standby read while it stood by is forgotten first)."""
+        fresh = await self._load()
+        self._pending.clear()
+        for cb in fresh:
             self._pending[cb.callback_id] = cb
         if self._pending:
             log.info("callbacks: %d pending", len(self._pending))
