@@ -17,19 +17,25 @@ from hotline.leadership import store
 from hotline.leadership.lease import Leadership
 from hotline.leadership.rules import Terms
 from tests.integration.pg import scratch_database, sqlalchemy_url
+from tests.integration.proxy import CuttableProxy
 
 pytestmark = pytest.mark.integration
 TERMS = Terms(length_s=1.5, renew_every_s=0.4, margin_s=0.3, try_every_s=0.05)
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
+async def url() -> AsyncIterator[str]:
     async with scratch_database() as db:
         url = sqlalchemy_url(db)
         await asyncio.to_thread(migrate.upgrade, url)
-        eng = make_engine(url)
-        yield eng
-        await eng.dispose()
+        yield url
+
+
+@pytest.fixture
+async def engine(url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(url)
+    yield eng
+    await eng.dispose()
 
 
 async def first_to_lead(*them: Leadership, limit: float = 5.0) -> Leadership:
@@ -147,3 +153,40 @@ async def test_every_controller_is_seen_with_its_role(engine: AsyncEngine) -> No
     await trying
     await b.stopped()
     assert await a.standbys() == 0
+
+
+@pytest.mark.parametrize("standby", [False, True])
+async def test_cut_from_the_database_a_leader_alone_leads_on_one_with_a_standby_stops(
+    url: str, engine: AsyncEngine, standby: bool
+) -> None:
+    """Alone, a database outage must not stop the hotline: the leader leads on past its
+    lease and renews the same epoch when the database is back (nobody took it). With a
+    standby seen alive, it stops acting before the standby can take over."""
+    async with CuttableProxy("127.0.0.1", 5432) as pg:
+        cut_engine = make_engine(url.replace(":5432/", f":{pg.port}/"))
+        try:
+            a = Leadership(cut_engine, "a", terms=TERMS)
+            b = Leadership(engine, "b", terms=TERMS)
+            await first_to_lead(a)
+            stop = asyncio.Event()
+            trying = asyncio.create_task(b.take(stop)) if standby else None
+            keeping = asyncio.create_task(a.keep())
+            await asyncio.sleep(1.2)  # a has seen who is about
+            pg.drop()
+            await asyncio.sleep(TERMS.length_s + 0.5)
+            if standby:
+                assert not a.acting()
+                assert trying is not None and await trying is True and b.epoch == 2
+                with pytest.raises(Deposed):
+                    await keeping
+            else:
+                assert a.acting() and not keeping.done()
+                pg.restore()
+                await asyncio.sleep(TERMS.renew_every_s + 1.0)
+                assert a.acting() and a.epoch == 1  # renewed, the same epoch
+                async with engine.begin() as conn:
+                    await a.check(conn)
+                keeping.cancel()
+            stop.set()
+        finally:
+            await cut_engine.dispose()

@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -49,6 +49,7 @@ class Leadership:
         self._clock = clock
         self._term: Term | None = None
         self._aside = False  # handing over: still holds the lease, acts no more
+        self._alone = False  # leading on through a database outage (see _renew)
         self.started_at = dt.datetime.now(dt.UTC)
         self.leader: str | None = None  # who leads, as last read (a standby's view)
         self.controllers: list[store.Seen] = []
@@ -70,7 +71,9 @@ class Leadership:
 
     def acting(self) -> bool:
         term = self._term
-        return term is not None and not self._aside and term.acting(self.terms, self._clock())
+        if term is None or self._aside:
+            return False
+        return self._alone or term.acting(self.terms, self._clock())
 
     async def check(self, conn: Any) -> None:
         """Inside an acting write's transaction: raise Deposed unless our epoch still holds
@@ -81,9 +84,17 @@ class Leadership:
 
     # --- standing by -----------------------------------------------------------------
 
-    async def take(self, stop: asyncio.Event) -> bool:
-        """Stand by until the lease is ours (True) or `stop` is set (False)."""
+    async def take(
+        self, stop: asyncio.Event, ready: Callable[[], Awaitable[bool]] | None = None
+    ) -> bool:
+        """Stand by until the lease is ours (True) or `stop` is set (False). With `ready`,
+        only try while it says this process could lead (it reaches Asterisk)."""
         while not stop.is_set():
+            if ready is not None and not await ready():
+                await self._say_who()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.terms.try_every_s)
+                continue
             sent = self._clock()
             try:
                 async with asyncio.timeout(self.terms.try_every_s * 4):
@@ -118,30 +129,74 @@ class Leadership:
             await self._say_who()
 
     async def _renew(self, term: Term) -> bool:
-        """Renew; retried until the acting time runs out. False: lost."""
-        while (left := term.acting_until(self.terms) - self._clock()) > 0:
+        """Renew; retried until the acting time runs out. False: lost (refused, or the
+        database unreachable that long while a standby is alive to take over).
+
+        Alone (no other controller seen alive at the last look), a leader that cannot reach
+        the database leads on past its lease: nobody else can take the lease without the
+        database, and one that can (only this process cut off) opens the events socket as
+        it takes over, which deposes this one at once (ApplicationReplaced). So a database
+        outage does not stop the hotline: calls are answered and identified, records spooled.
+        """
+        failed = False
+        while True:
+            left = term.acting_until(self.terms) - self._clock()
+            if left <= 0 and not self._alone:
+                if self._others_alive():
+                    return False
+                self._alone = True
+                log.error(
+                    "leadership: the database unreachable past the lease and no standby seen:"
+                    " leading on (Asterisk's app is the fence), epoch %d",
+                    term.epoch,
+                )
             sent = self._clock()
             try:
-                async with asyncio.timeout(left):
+                async with asyncio.timeout(max(left, 1.0) if self._alone else left):
                     async with self._engine.begin() as conn:
                         ok = await store.renew(conn, self.holder, term.epoch, self.terms.length_s)
             except _OUTAGE as err:
-                log.warning("leadership: renewal failed (%s)", type(err).__name__)
-                await asyncio.sleep(min(0.2, max(0.0, left - 0.01)))
+                if not failed:
+                    log.warning("leadership: renewal failed (%s)", type(err).__name__)
+                    failed = True
+                pause = 0.5 if self._alone else min(0.2, max(0.0, left - 0.01))
+                await asyncio.sleep(pause)
                 continue
-            if not ok:
+            if not ok or self._term is not term:
                 return False
-            if self._term is not term:
-                return False
+            if self._alone:
+                log.warning("leadership: the database answers again; lease renewed")
+                self._alone = False
             self._term = term.renewed(sent)
             return True
-        return False
+
+    def _others_alive(self) -> bool:
+        """Was another controller (a standby that could take over) alive at the last look?"""
+        return any(
+            c.alive and c.name != self.name and c.role != "stopped" for c in self.controllers
+        )
 
     def step_down(self, why: str) -> None:
         """Stop acting at once (Asterisk gave the app to another, or the lease lapsed)."""
         if self._term is not None:
             log.error("leadership: deposed (%s): acting no more, epoch %d", why, self._term.epoch)
         self._term = None
+        self._alone = False
+
+    async def give_way(self, why: str) -> None:
+        """Stop acting, then end the lease at once (not at its expiry): a standby that can
+        do what this one cannot (reach Asterisk) takes over at its next try."""
+        term = self._term
+        self.step_down(why)
+        if term is None:
+            return
+        try:
+            async with asyncio.timeout(2.0), self._engine.begin() as conn:
+                await store.release(conn, self.holder, term.epoch)
+        except _OUTAGE as err:
+            log.warning(
+                "leadership: could not give way (%s); it ends by itself", type(err).__name__
+            )
 
     def stand_aside(self) -> None:
         """Handing over (SIGTERM): act no more, but keep the lease until `release`, so that

@@ -3,7 +3,9 @@
 Every statement runs on its own in autocommit time (`now()` is the database's clock, the
 only one the controllers share). Taking an ended lease raises the epoch: the fencing token
 that every acting write checks (`still_leads`, FOR SHARE: a takeover waits for the
-transaction that checked it).
+transaction that checked it). A lease that ended with nobody taking it still names its
+holder and epoch: nobody led since, so its holder may renew it and write under it (a leader
+alone through a database outage, a process frozen and woken with no standby about).
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ _TAKE = text(
     " WHERE l.expires_at <= now()"
     " RETURNING epoch"
 )
-_RENEW = text(
+_RENEW = text(  # an ended lease nobody took is still ours: the epoch says nobody led since
     "UPDATE leader_lease SET expires_at = now() + make_interval(secs => :length)"
-    " WHERE id = 1 AND holder = :name AND epoch = :epoch AND expires_at > now()"
+    " WHERE id = 1 AND holder = :name AND epoch = :epoch"
     " RETURNING epoch"
 )
 _RELEASE = text(
     "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = :name AND epoch = :epoch"
 )
-_STILL = text(
-    "SELECT 1 FROM leader_lease"
-    " WHERE id = 1 AND holder = :name AND epoch = :epoch AND expires_at > now() FOR SHARE"
+_STILL = text(  # the fencing token: our epoch, not taken since (whether or not it ended)
+    "SELECT 1 FROM leader_lease WHERE id = 1 AND holder = :name AND epoch = :epoch FOR SHARE"
 )
 _LEADER = text("SELECT holder, epoch, expires_at > now() AS live FROM leader_lease WHERE id = 1")
 _SEEN = text(
