@@ -35,6 +35,7 @@ from hotline.console.login import Gate
 from hotline.console.routes import ConsoleParts
 from hotline.console.throttle import LoginThrottle
 from hotline.console.web import render_text
+from hotline.core.fence import Fence
 from hotline.core.passwords import Passwords
 from hotline.db.recorder import Recorder
 from hotline.deadlines.follow_up import number_for
@@ -131,7 +132,13 @@ class Parts:
 
 
 async def build_parts(
-    settings: Settings, engine: AsyncEngine, ari: AriClient, recorder: Recorder, bus: Bus
+    settings: Settings,
+    engine: AsyncEngine,
+    ari: AriClient,
+    recorder: Recorder,
+    bus: Bus,
+    *,
+    fence: Fence | None = None,
 ) -> Parts:
     """`engine`: the call path's pool."""
     """The call controller: the desk, the directory index, the callback scheduler, the phase
@@ -246,7 +253,7 @@ async def build_parts(
         publish=bus.publish,
         log=supervision_store.logger(engine),
     )
-    calendar, deadlines = await _deadlines(settings, engine, bus, scheduler)
+    calendar, deadlines = await _deadlines(settings, engine, bus, scheduler, fence)
     calendar_watch = CalendarWatch(engine, calendar, bus.publish, tz)
     await calendar_watch.reload()
     return Parts(
@@ -296,7 +303,7 @@ def _policy(settings: Settings, prompts: dict[str, str]) -> Policy:
 
 
 async def _deadlines(
-    settings: Settings, engine: AsyncEngine, bus: Bus, scheduler: Scheduler
+    settings: Settings, engine: AsyncEngine, bus: Bus, scheduler: Scheduler, fence: Fence | None
 ) -> tuple[WorkCalendar, DeadlineWatch]:
     """The working-day calendar (filled by the CalendarWatch) and the deadline scheduler,
     which offers follow-up calls to the case's owner through the callback scheduler."""
@@ -323,6 +330,7 @@ async def _deadlines(
         bus.publish,
         follow_up=follow_up,
         check=dt.timedelta(seconds=settings.deadline_check_s),
+        fence=fence,
     )
     bus.fold(deadlines.fold)
     return calendar, deadlines

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from hotline.api.auth import Principal
 from hotline.cases import actions
 from hotline.core import events as ev
+from hotline.core.fence import Deposed, Unfenced
 from hotline.deadlines import rules, store
 from hotline.deadlines.watch import DeadlineWatch
 from hotline.workdays import WorkCalendar
@@ -166,6 +167,35 @@ async def test_across_a_restart_a_deadline_fires_once_not_twice_not_never(
     assert await DeadlineWatch(engine, after).fire(MONDAY + dt.timedelta(hours=8)) == 1
     assert [e.task_id for e in before.of(ev.DeadlineOverdue)] == [first]
     assert [e.task_id for e in after.of(ev.DeadlineOverdue)] == [second]
+
+
+async def test_a_deposed_controller_claims_no_deadline(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    """The claims are the leader's (issue 16): a fence that says Deposed leaves the task due
+    for the one that leads."""
+    case_id = await new_case(db)
+    await db.execute(
+        "INSERT INTO case_tasks (id, case_id, kind, due_at, created_at, warned_at) "
+        "VALUES ($1, $2, 'family_follow_up', $3, $4, $4)",
+        uuid.uuid4(),
+        case_id,
+        MONDAY,
+        MONDAY - dt.timedelta(days=1),
+    )
+
+    class Gone(Unfenced):
+        async def check(self, conn: Any) -> None:
+            raise Deposed("a")
+
+    deposed, leader = Heard(), Heard()
+    with pytest.raises(Deposed):
+        await DeadlineWatch(engine, deposed, fence=Gone()).fire(MONDAY + dt.timedelta(hours=1))
+    assert deposed.events == []
+    assert (
+        await DeadlineWatch(engine, leader, fence=Unfenced()).fire(MONDAY + dt.timedelta(hours=1))
+        == 1
+    )
 
 
 async def test_a_served_case_closes_after_three_days_without_complaint(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.calls.ports import Publish
 from hotline.core import events as ev
+from hotline.core.fence import Fence
 from hotline.deadlines import rules, store
 from hotline.deadlines.store import Claimed
 
@@ -45,8 +46,10 @@ class DeadlineWatch:
         follow_up: FollowUp | None = None,
         clock: Callable[[], dt.datetime] = _now,
         check: dt.timedelta = dt.timedelta(minutes=1),
+        fence: Fence | None = None,
     ) -> None:
         self._engine = engine
+        self._fence = fence  # claims are the leader's: checked in their transaction
         self._publish = publish
         self._follow_up = follow_up
         self._clock = clock
@@ -88,6 +91,8 @@ class DeadlineWatch:
     async def fire(self, now: dt.datetime) -> int:
         """Everything due at `now`: warnings, escalations, closings. Returns how many."""
         async with self._engine.begin() as conn:
+            if self._fence is not None:
+                await self._fence.check(conn)  # Deposed: nothing claimed
             warned = await store.claim_warnings(conn, now)
             due = await store.claim_due(conn, now)
             overdue: list[Claimed] = []

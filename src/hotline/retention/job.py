@@ -14,10 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hotline.ari import AriClient, AriError
 from hotline.ari import NotFound as AriNotFound
+from hotline.core.fence import Fence
 from hotline.retention import store
 from hotline.retention.policy import Periods, cutoffs, next_run
 
@@ -50,7 +51,9 @@ class RetentionJob:
         ari: AriClient | None,
         retention_engine: AsyncEngine | None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        fence: Fence | None = None,
     ) -> None:
+        self._fence = fence  # purges are the leader's: checked in their transactions
         self.periods = periods
         self._engine = engine
         self._tz = tz
@@ -80,6 +83,7 @@ class RetentionJob:
             cut = cutoffs(self.periods, report.at)
             report.recordings = await self._recordings(cut.recordings, by, report)
             async with self._engine.begin() as conn:
+                await self._fenced(conn)
                 report.sessions = await store.purge_sessions(conn, cut.sessions, by)
             if self._retention is None:
                 report.problems.append(
@@ -101,6 +105,10 @@ class RetentionJob:
         )
         return report
 
+    async def _fenced(self, conn: AsyncConnection) -> None:
+        if self._fence is not None:
+            await self._fence.check(conn)  # Deposed: nothing purged
+
     async def _recordings(self, before: dt.datetime, by: str, report: Report) -> int:
         if self._ari is None:
             return 0
@@ -120,6 +128,7 @@ class RetentionJob:
                 gone.append(name)
             if gone:
                 async with self._engine.begin() as conn:
+                    await self._fenced(conn)
                     await store.recordings_purged(conn, gone, before, by)
                 done += len(gone)
             if len(names) < BATCH or not gone:
