@@ -32,12 +32,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.alarms.receiver import AlarmReceiver
 from hotline.api.edge import networks, tls_context
 from hotline.app import http_app
-from hotline.ari import AriClient, AriConfig, AriUnavailable, AuthenticationFailed
+from hotline.ari import AriClient, AriConfig, AriError, AriUnavailable, AuthenticationFailed
 from hotline.ari.stream import EventStream
 from hotline.assembly import Parts, build_parts, console_parts
 from hotline.calls.switchboard import AppTakenOver, Switchboard
@@ -59,6 +60,7 @@ from hotline.retention.policy import Periods
 from hotline.tasks import Tasks
 
 log = logging.getLogger(__name__)
+_DB_OUTAGE = (SQLAlchemyError, OSError)
 GC_YOUNG = 20_000  # allocations between two young-generation passes (Python's default: 700)
 
 
@@ -126,13 +128,26 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             await _check_ari(ari, settings)
             ari.fence(leadership.acting)  # a deposed controller's REST calls are not sent
             life = Life(settings, Pools(engine, calls_engine), ari, ari_config, stop, leadership)
-            while await _term(life):
-                log.warning("standing by again")
+            await _terms(life)
     finally:
         await leadership.stopped()
         await engine.dispose()
         await calls_engine.dispose()
         await lease_engine.dispose()
+
+
+async def _terms(life: Life) -> None:
+    """Term after term until stopped. The database lost while standing by (or just as the
+    lease was taken): the term ends (its lease released) and the next begins a second later."""
+    while not life.stop.is_set():
+        try:
+            if not await _term(life):
+                return
+            log.warning("standing by again")
+        except _DB_OUTAGE as err:
+            log.error("database unreachable (%s): standing by again shortly", type(err).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(life.stop.wait(), 1.0)
 
 
 @dataclass(frozen=True)
@@ -186,7 +201,7 @@ async def _term(life: Life) -> bool:
         log.info(
             "standing by as %r; API on %s:%d", leadership.name, settings.api_host, settings.api_port
         )
-        if not await leadership.take(life.stop):
+        if not await leadership.take(life.stop, ready=lambda: _reaches(life.ari)):
             return False
         return await _lead(life, built, stack, ending)
 
@@ -200,13 +215,14 @@ async def _build(life: Life, stack: contextlib.AsyncExitStack) -> Built:
     recorder = Recorder(
         calls_engine, settings.spool_path, journal_dir=settings.journal_dir, fence=leadership
     )
+    stack.callback(recorder.close)  # the journal released, though the term never led
     bus = Bus(limit=settings.events_buffer)
     live = LiveFloor()
     bus.fold(live.fold)
-    parts = await build_parts(settings, calls_engine, life.ari, recorder, bus)
+    parts = await build_parts(settings, calls_engine, life.ari, recorder, bus, fence=leadership)
     passwords = Passwords()
     stack.callback(passwords.close)
-    retention = await _retention(settings, engine, life.ari, tz, stack)
+    retention = await _retention(settings, engine, life.ari, tz, stack, fence=leadership)
     desk, scheduler, board = parts.desk, parts.scheduler, parts.board
     _settle_memory()
 
@@ -302,15 +318,22 @@ async def _lead(life: Life, built: Built, stack: contextlib.AsyncExitStack, endi
     stack.push_async_callback(_calls_end, parts.board, ending)
     stack.push_async_callback(parts.supervisions.shutdown)  # before the calls are handed over
     keeper = tasks.start(leadership.keep(), "lease")
+    watcher = tasks.start(_watch_asterisk(parts.board, leadership), "asterisk-watch")
     log.info("serving app %r as the leader", settings.ari_app)
     stopper = tasks.start(life.stop.wait(), "stop")
     ending.epoch = leadership.epoch
-    await asyncio.wait({consumer, stopper, keeper, writer}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        {consumer, stopper, keeper, writer, watcher}, return_when=asyncio.FIRST_COMPLETED
+    )
     if stopper.done():
         await _stopping(settings, leadership, ending)
         return False
-    ended = next(t for t in (consumer, keeper, writer) if t.done())
+    ended = next(t for t in (consumer, keeper, writer, watcher) if t.done())
     err = None if ended.cancelled() else ended.exception()
+    if isinstance(err, LostAsterisk):
+        await leadership.give_way(str(err))
+        ending.deposed = True
+        return True
     if err is None or isinstance(err, Deposed | AppTakenOver):
         # The lease lost, the app taken by another, or a write refused for our epoch.
         leadership.step_down(
@@ -323,6 +346,37 @@ async def _lead(life: Life, built: Built, stack: contextlib.AsyncExitStack, endi
     if isinstance(err, AuthenticationFailed):
         raise SettingsError("ARI refused the credentials on the events socket") from err
     raise err
+
+
+class LostAsterisk(Exception):
+    """The leader has not reached Asterisk for ASTERISK_GRACE_S, and a standby is alive."""
+
+
+ASTERISK_GRACE_S = 3.0  # a leader that cannot reach Asterisk this long gives way to a standby
+
+
+async def _reaches(ari: AriClient) -> bool:
+    """Could this process lead: does Asterisk answer it? (A standby asks before each try.)"""
+    try:
+        async with asyncio.timeout(1.0):
+            await ari.asterisk_info()
+    except (AriError, TimeoutError):
+        return False
+    return True
+
+
+async def _watch_asterisk(board: Switchboard, leadership: Leadership) -> None:
+    """Raise LostAsterisk when the events socket has been down ASTERISK_GRACE_S and a
+    standby is alive (standbys try to lead only when they reach Asterisk). Alone, the leader
+    stays: its socket reconnects, and the calls are reconciled as before."""
+    loop = asyncio.get_running_loop()
+    down_since = loop.time()
+    while True:
+        await asyncio.sleep(0.25)
+        if board.connected:
+            down_since = loop.time()
+        elif loop.time() - down_since >= ASTERISK_GRACE_S and await leadership.standbys():
+            raise LostAsterisk(f"Asterisk unreachable for {ASTERISK_GRACE_S:.0f} s")
 
 
 async def _calls_end(board: Switchboard, ending: Ending) -> None:
@@ -403,6 +457,8 @@ async def _retention(
     ari: AriClient,
     tz: ZoneInfo,
     stack: contextlib.AsyncExitStack,
+    *,
+    fence: Leadership,
 ) -> RetentionJob:
     """The daily purge; the access log's old rows through the retention role's own URL."""
     retention_engine = None
@@ -416,7 +472,14 @@ async def _retention(
         access_days=settings.retain_access_days,
         sessions_days=settings.retain_sessions_days,
     )
-    return RetentionJob(engine, periods=periods, tz=tz, ari=ari, retention_engine=retention_engine)
+    return RetentionJob(
+        engine,
+        periods=periods,
+        tz=tz,
+        ari=ari,
+        retention_engine=retention_engine,
+        fence=fence,
+    )
 
 
 def _settle_memory() -> None:

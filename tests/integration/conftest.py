@@ -138,6 +138,34 @@ class Service:
                     raise AssertionError(f"service exited: {self.log.read_text()[-2000:]}")
                 await asyncio.sleep(0.1)
 
+    async def start_standby(self, **overrides: str) -> None:
+        """Start beside a leader: until it stands by and knows who leads (issue 16)."""
+        assert self.proc is None
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hotline", "serve"],
+                env=self.env(**overrides),
+                stdout=log,
+                stderr=log,
+            )
+        async with asyncio.timeout(20):
+            while not await asyncio.to_thread(self._standing_by):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"service exited: {self.log.read_text()[-2000:]}")
+                await asyncio.sleep(0.1)
+
+    def health(self) -> dict[str, Any]:
+        """/healthz, or {} when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return dict(json.loads(r.read()))
+        except OSError:
+            return {}
+
+    def _standing_by(self) -> bool:
+        seen = self.health()
+        return seen.get("role") == "standby" and bool(seen.get("leader"))
+
     def _registered(self) -> bool:
         """Healthy, with the events socket up and the first reconciliation done."""
         try:

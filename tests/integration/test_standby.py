@@ -9,22 +9,23 @@ import asyncio
 import datetime as dt
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from bench.common import free_tcp_port
 
 from tests.integration import sipp
-from tests.integration.conftest import Service, ari_get
+from tests.integration.conftest import ARI_PORT, Service, ari_get
 from tests.integration.floorkit import Floor
+from tests.integration.proxy import CuttableProxy
 from tests.integration.test_calls import (
     STRANGER,
     finished_call,
@@ -50,11 +51,7 @@ def http_get(service: Service, path: str) -> tuple[int, Any]:
 
 
 async def health(service: Service) -> dict[str, Any]:
-    try:
-        status, body = await asyncio.to_thread(http_get, service, "/healthz")
-    except OSError:
-        return {}
-    return body if status == 200 else {}
+    return await asyncio.to_thread(service.health)
 
 
 async def until_role(service: Service, role: str, *, connected: bool, limit: float) -> float:
@@ -70,18 +67,6 @@ async def until_role(service: Service, role: str, *, connected: bool, limit: flo
             await asyncio.sleep(0.05)
 
 
-async def start_standby(service: Service) -> None:
-    assert service.proc is None
-    with service.log.open("ab") as log:
-        service.proc = subprocess.Popen(
-            [sys.executable, "-m", "hotline", "serve"],
-            env=service.env(),
-            stdout=log,
-            stderr=log,
-        )
-    await until_role(service, "standby", connected=False, limit=20)
-
-
 @pytest.fixture
 async def standby(floor: Floor, tmp_path: Path) -> AsyncIterator[Service]:
     """A second controller on the same database, standing by."""
@@ -89,7 +74,7 @@ async def standby(floor: Floor, tmp_path: Path) -> AsyncIterator[Service]:
     workdir.mkdir()
     other = Service(floor.service.database, workdir)
     other.port = free_tcp_port()
-    await start_standby(other)
+    await other.start_standby()
     yield other
     if floor.service is other:  # it leads now: the floor is undone through it, first
         await floor.undo()
@@ -219,3 +204,81 @@ async def test_sigterm_hands_the_calls_to_the_standby_in_under_a_second(
     call = await finished_call(db, since, caller_number=STRANGER)
     assert call["ended_by"] == "caller" and call["operator_id"] == op_id
     await nothing_left_in_asterisk()
+
+
+@pytest.fixture
+async def cut_floor(service: Service, tmp_path: Path) -> AsyncIterator[tuple[Floor, Cuts]]:
+    """The leader reaching Asterisk and PostgreSQL each through a proxy a test can cut."""
+    async with (
+        CuttableProxy("127.0.0.1", ARI_PORT) as ari,
+        CuttableProxy("127.0.0.1", 5432) as pg,
+    ):
+        url = service.env()["HOTLINE_DATABASE_URL"].replace(":5432/", f":{pg.port}/")
+        await service.start(
+            HOTLINE_ARI_URL=f"http://127.0.0.1:{ari.port}", HOTLINE_DATABASE_URL=url
+        )
+        async with aiohttp.ClientSession() as http:
+            made = Floor(service, http)
+            try:
+                yield made, Cuts(ari, pg)
+            finally:
+                ari.restore()
+                pg.restore()
+                await made.undo()
+
+
+@dataclass(frozen=True)
+class Cuts:
+    ari: CuttableProxy
+    pg: CuttableProxy
+
+
+async def talking_call(floor: Floor, db: asyncpg.Connection, hold_ms: int) -> tuple[Any, ...]:
+    queue = await floor.queue()
+    await floor.route("hotline", queue)
+    op_id, phone = await floor.operator({queue: 0})
+    since = now()
+    talking = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=hold_ms, limit=60))
+    await phone.wait_for("answered")
+    await step_recorded(db, since, "operator_answered", limit=5)
+    return op_id, talking, since
+
+
+@pytest.mark.parametrize("cut", ["ari", "pg"])
+async def test_a_leader_cut_off_gives_way_and_the_call_goes_on(
+    cut_floor: tuple[Floor, Cuts], db: asyncpg.Connection, tmp_path: Path, cut: str
+) -> None:
+    """Cut from Asterisk (3 s without its events socket, a standby alive: it gives way) or
+    from PostgreSQL (it cannot renew its lease: it stops acting before the lease ends): the
+    standby, which reaches both, leads within 5 s of the grace, the conversation goes on,
+    and the old leader, reconnected, stands by."""
+    floor, cuts = cut_floor
+    workdir = tmp_path / "standby"
+    workdir.mkdir()
+    standby = Service(floor.service.database, workdir)
+    standby.port = free_tcp_port()
+    await standby.start_standby()
+    old = floor.service
+    try:
+        op_id, talking, since = await talking_call(floor, db, hold_ms=16000)
+        (cuts.ari if cut == "ari" else cuts.pg).drop()
+        took = await until_role(standby, "leader", connected=True, limit=10)
+        assert took < TAKEOVER_S + (3.0 if cut == "ari" else 0.0), took
+        floor.service = standby
+        ours = await bridges_of_ours()
+        assert len(ours) == 1 and len(ours[0]["channels"]) == 2  # still talking
+        cuts.ari.restore()
+        cuts.pg.restore()
+        await until_role(old, "standby", connected=False, limit=15)
+        assert (await talking).ok  # never cut off
+        call = await finished_call(db, since, caller_number=STRANGER)
+        assert call["ended_by"] == "caller" and call["operator_id"] == op_id
+        await nothing_left_in_asterisk()
+    finally:
+        if floor.service is standby:
+            await floor.undo()
+            floor.phones.clear()
+            floor.lines.clear()
+            floor.operators.clear()
+        if standby.proc is not None:
+            await standby.stop()

@@ -166,6 +166,12 @@ class Recorder:
                 if journal is not None:
                     journal.close()
 
+    def close(self) -> None:
+        """Release the journal (if `run` never did): the next recorder, or `hand_over`, may
+        take the directory. Safe to call again."""
+        if self._journal is not None:
+            self._journal.close()
+
     async def drain(self) -> None:
         """Wait until everything submitted so far has been written or spooled (or, once
         deposed, left for hand-over)."""
