@@ -166,7 +166,13 @@ async def drill(
     (workdir / "callers").mkdir()
     calls = asyncio.create_task(
         asyncio.to_thread(
-            _sipp, "12349", args.rate, args.calls, args.hold_s * 1000, workdir / "callers"
+            _sipp,
+            "12349",
+            args.rate,
+            args.calls,
+            args.hold_s * 1000,
+            workdir / "callers",
+            args.calls,  # all of them live at once
         )
     )
     await asyncio.sleep(args.calls / args.rate / 2)  # half of them in: some still arriving
