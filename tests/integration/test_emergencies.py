@@ -675,3 +675,199 @@ async def test_a_conference_survives_a_crash_of_the_service(
     view = await floor.api("GET", f"/api/cases/{call['case_id']}/emergency")
     assert len(view["legs"]) == 4  # the same four legs, closed: none recorded twice
     assert all(leg["left_at"] for leg in view["legs"])
+
+
+async def bridge_id_of(channel_id: str) -> str:
+    for bridge in await asyncio.to_thread(ari_get, "/bridges"):
+        if channel_id in bridge["channels"]:
+            return str(bridge["id"])
+    raise AssertionError(f"{channel_id} is in no bridge")
+
+
+async def members(bridge_id: str) -> set[str]:
+    """Who is in the bridge now (ARI /bridges); empty once it is gone."""
+    for bridge in await asyncio.to_thread(ari_get, "/bridges"):
+        if bridge["id"] == bridge_id:
+            return set(bridge["channels"])
+    return set()
+
+
+async def until_members(bridge_id: str, wanted: set[str], limit: float = 15) -> None:
+    seen: set[str] = set()
+    try:
+        async with asyncio.timeout(limit):
+            while (seen := await members(bridge_id)) != wanted:
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"bridge {bridge_id} holds {seen}, not {wanted}") from None
+
+
+async def test_the_elder_hanging_up_while_the_service_is_down_is_called_back_after_it(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
+) -> None:
+    floor = emergency_floor
+    _, phone = await terminal_desk(floor)
+    elder = await make_elder(db, {1: 1})
+    family = elder.tiers[1][0]
+    since = now()
+    async with lines(tones, elder) as outside:
+        caller = spawn(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        await until(
+            floor, call["case_id"], lambda v: joined(v, "ambulance") and joined(v, "family")
+        )
+        parties = await channels_of(db, call["case_id"])
+        bridge = await bridge_id_of(parties["elder"])
+        assert await members(bridge) == set(parties.values())
+
+        assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
+        # The elder hangs up while nobody listens to Asterisk.
+        await asyncio.to_thread(ari_request, "DELETE", f"/channels/{parties['elder']}")
+        assert (await caller).ok
+        stayed = {parties[role] for role in ("operator", "ambulance", "family")}
+        await until_members(bridge, stayed)
+        await floor.service.start(**SETTINGS)
+
+        assert stayed <= await members(bridge)  # the conference goes on, in its own bridge
+        await outside.wait_for(f"answered-{elder.terminal}", limit=15)  # the elder called back
+        view = await until(
+            floor,
+            call["case_id"],
+            lambda v: sum(1 for x in legs(v, "elder") if x["answered_at"]) == 2,
+        )
+        back = (await channels_of(db, call["case_id"]))["elder"]
+        assert back != parties["elder"]
+        await until_members(bridge, stayed | {back})  # and rejoined the others
+        for word in ("ended-120", f"ended-{family}"):
+            assert outside.counts[word] == 0  # nobody was cut off
+        assert phone.counts["ended"] == 0
+
+        assert await floor.api("POST", f"/api/calls/{call['id']}/emergency/end") == {
+            "status": "ended"
+        }
+        await outside.wait_for(f"ended-{elder.terminal}")
+        await outside.wait_for("ended-120")
+        await phone.wait_for("ended")
+        await nothing_left(stayed | {back, parties["elder"]})
+    kinds = await steps(db, call["case_id"])
+    assert (
+        kinds.index("resumed")
+        < kinds.index("emergency_adopted")
+        < kinds.index("elder_dropped")
+        < kinds.index("elder_back")
+    )
+    assert await legs_still_open(db, call["case_id"]) == 0
+    view = await floor.api("GET", f"/api/cases/{call['case_id']}/emergency")
+    first, second = legs(view, "elder")
+    assert first["left_at"] and first["end_reason"] == "hung_up"  # left while we were down
+    assert (second["attempt"], second["number"]) == (2, elder.terminal)  # the call back
+    assert len(view["legs"]) == 5  # the four of the conference and the call back: once each
+
+
+async def test_an_elder_called_back_before_a_crash_is_adopted_as_the_elder(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
+) -> None:
+    floor = emergency_floor
+    _, phone = await terminal_desk(floor)
+    elder = await make_elder(db, {1: 1})
+    family = elder.tiers[1][0]
+    since = now()
+    async with lines(tones, elder) as outside:
+        caller = spawn(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency")
+        await until(floor, call["case_id"], lambda v: joined(v, "family"))
+        first = (await channels_of(db, call["case_id"]))["elder"]
+        await asyncio.to_thread(ari_request, "DELETE", f"/channels/{first}")  # the line drops
+        assert (await caller).ok
+        await outside.wait_for(f"answered-{elder.terminal}", limit=15)
+        await until(
+            floor,
+            call["case_id"],
+            lambda v: sum(1 for x in legs(v, "elder") if x["answered_at"]) == 2,
+        )
+        parties = await channels_of(db, call["case_id"])
+        bridge = await bridge_id_of(parties["family"])
+        await until_members(bridge, set(parties.values()))  # the elder's call back joined
+
+        assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
+        await asyncio.sleep(1)
+        await floor.service.start(**SETTINGS)
+
+        assert await members(bridge) == set(parties.values())  # nobody cut off
+        await asyncio.sleep(2)
+        assert outside.counts[f"invite-{elder.terminal}"] == 1  # not called again
+        for word in ("ended-120", f"ended-{family}", f"ended-{elder.terminal}"):
+            assert outside.counts[word] == 0
+        assert phone.counts["ended"] == 0
+
+        # The adopted call back is the elder's line: its drop is called back as any other.
+        await asyncio.to_thread(ari_request, "DELETE", f"/channels/{parties['elder']}")
+        await outside.wait_for(f"answered-{elder.terminal}", count=2, limit=15)
+        view = await until(
+            floor,
+            call["case_id"],
+            lambda v: sum(1 for x in legs(v, "elder") if x["answered_at"]) == 3,
+        )
+        again = (await channels_of(db, call["case_id"]))["elder"]
+        await until_members(bridge, (set(parties.values()) - {parties["elder"]}) | {again})
+        await floor.api("POST", f"/api/calls/{call['id']}/emergency/end")
+        await phone.wait_for("ended")
+        await nothing_left(set(parties.values()) | {again})
+    kinds = await steps(db, call["case_id"])
+    adopted = kinds.index("emergency_adopted")
+    assert kinds[:adopted].count("elder_dropped") == 1  # before the crash
+    assert kinds[adopted:].count("elder_dropped") == 1  # the adopted line's drop
+    assert [x["attempt"] for x in legs(view, "elder")] == [1, 2, 3]
+    assert await legs_still_open(db, call["case_id"]) == 0
+
+
+async def test_an_operator_stepped_out_at_a_crash_is_kept_and_steps_back_in(
+    emergency_floor: Floor, db: asyncpg.Connection, tones: Tones, spawn: Spawn
+) -> None:
+    floor = emergency_floor
+    _, phone = await terminal_desk(floor)
+    elder = await make_elder(db, {1: 1})
+    since = now()
+    async with lines(tones, elder) as outside, ear() as listen:
+        caller = spawn(terminal_call(elder, tones))
+        await phone.wait_for("answered", limit=20)
+        call = await live_call(db, since, connected_at=True)
+        steps_url = f"/api/calls/{call['id']}/emergency"
+        await floor.api("POST", steps_url)
+        await until(
+            floor, call["case_id"], lambda v: joined(v, "ambulance") and joined(v, "family")
+        )
+        parties = await channels_of(db, call["case_id"])
+        bridge = await bridge_id_of(parties["elder"])
+        assert await floor.api("POST", f"{steps_url}/operator", {"action": "out"}) == {
+            "status": "out"
+        }
+        assert parties["operator"] not in await members(bridge)
+
+        assert await floor.service.stop(signal.SIGKILL) == -signal.SIGKILL
+        await asyncio.sleep(1)
+        await floor.service.start(**SETTINGS)
+
+        others = set(parties.values()) - {parties["operator"]}
+        assert await members(bridge) == others  # still out, and not hung up
+        live = {c["id"] for c in await asyncio.to_thread(ari_get, "/channels")}
+        assert parties["operator"] in live and phone.counts["ended"] == 0
+        assert level(await listen.hears(parties["operator"]), ELDER_HZ) < UNHEARD
+
+        back = await floor.api("POST", f"{steps_url}/operator", {"action": "in"})
+        assert back == {"status": "in"}
+        assert await members(bridge) == set(parties.values())
+        assert level(await listen.hears(parties["operator"]), ELDER_HZ) > HEARD
+
+        await floor.api("POST", f"{steps_url}/end")
+        assert (await caller).ok
+        await outside.wait_for("ended-120")
+        await phone.wait_for("ended")
+        await nothing_left(set(parties.values()))
+    kinds = await steps(db, call["case_id"])
+    assert kinds.index("emergency_adopted") < kinds.index("operator_stepped_in")
+    assert await legs_still_open(db, call["case_id"]) == 0

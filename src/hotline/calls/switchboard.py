@@ -5,6 +5,11 @@ Stasis while nobody listened are adopted, conversations still bridged (a caller 
 operator) are adopted as they are, calls whose channel vanished are ended, and bridges and
 legs of ours that no call can use any more are removed.
 
+An emergency conference is adopted with whoever is still on it: the elder's own call may be
+gone (the phase handler then calls the elder back), and legs of it outside its bridge (an
+operator stepped out, a party ringing or hearing its briefing) are found by the call's id
+each carries (`CALL_VARIABLE`) instead of being hung up as orphans.
+
 A part of the service with channels of its own beside the calls' (a supervisor listening in)
 has their events routed to it with `watch`; a watched channel gone at a reconciliation is
 reported to it as VANISHED.
@@ -59,6 +64,12 @@ EVENTS = (
     EndpointStateChange,
     ApplicationReplaced,
 )
+
+
+CALL_VARIABLE = "HOTLINE_CALL"
+"""A channel variable a feature sets on a leg of ours that may be outside its call's bridge
+when the service restarts (an operator stepped out of a conference, a party still ringing):
+the call's id (hex). Reconciliation adopts such a leg with the call's bridge."""
 
 
 class AppTakenOver(Exception):
@@ -312,13 +323,19 @@ class Switchboard:
         ours = set(app.channel_ids) | {
             c.id for c in channels.values() if _stasis_entry(c, self._app) is not None
         }
+        found = [
+            b
+            for b in bridges
+            if b.id.startswith(legs.BRIDGE_PREFIX) and not known.intersection(b.channels)
+        ]
+        strays = await self._strays(found, bridges, channels, known)
         taken: set[str] = set()
         talking = stale = 0
-        for bridge in bridges:
-            if not bridge.id.startswith(legs.BRIDGE_PREFIX) or known.intersection(bridge.channels):
-                continue
-            if self._adopt_bridge(bridge, channels, ours):
-                taken.update(bridge.channels)
+        for bridge in found:
+            tag = legs.BridgeTag.parse(bridge.name)
+            outside = strays.get(tag.call_id.hex, []) if tag is not None else []
+            if self._adopt_bridge(bridge, channels, ours, outside):
+                taken.update(bridge.channels, (c.id for c in outside))
                 talking += 1
                 continue
             stale += 1
@@ -358,13 +375,47 @@ class Switchboard:
             stale,
         )
 
-    def _adopt_bridge(self, bridge: Bridge, channels: dict[str, Channel], ours: set[str]) -> bool:
+    async def _strays(
+        self,
+        found: list[Bridge],
+        bridges: list[Bridge],
+        channels: dict[str, Channel],
+        known: set[str],
+    ) -> dict[str, list[Channel]]:
+        """Legs of ours in no bridge that carry a call's id (CALL_VARIABLE), by that id: read
+        only when a conference is to be adopted (one request per such leg)."""
+        if not any(_is_conference(b) for b in found):
+            return {}
+        bridged = {c for b in bridges for c in b.channels}
+        strays: dict[str, list[Channel]] = {}
+        for channel in channels.values():
+            if (
+                not channel.id.startswith((legs.OPERATOR_LEG, legs.OUTSIDE_LEG))
+                or channel.id in known
+                or channel.id in bridged
+            ):
+                continue
+            try:
+                call = await self._ari.get_variable(channel.id, CALL_VARIABLE)
+            except AriError:
+                continue  # gone meanwhile
+            if call:
+                strays.setdefault(call, []).append(channel)
+        return strays
+
+    def _adopt_bridge(
+        self,
+        bridge: Bridge,
+        channels: dict[str, Channel],
+        ours: set[str],
+        strays: list[Channel],
+    ) -> bool:
         """A bridge of ours with a customer and an operator or party leg in it (or an
-        emergency conference): adopt it."""
+        emergency conference, with its legs outside the bridge): adopt it."""
         members = [channels[c] for c in bridge.channels if c in channels]
         tag = legs.BridgeTag.parse(bridge.name)
         if tag is not None and tag.kind == "emergency":
-            return self._adopt_conference(tag, bridge, members, ours)
+            return self._adopt_conference(tag, bridge, [*members, *strays], ours)
         if len(members) != 2 or len(bridge.channels) != 2:
             return False
         party = [c for c in members if c.id.startswith(legs.OPERATOR_LEG)]
@@ -378,24 +429,40 @@ class Switchboard:
     def _adopt_conference(
         self, tag: legs.BridgeTag, bridge: Bridge, members: list[Channel], ours: set[str]
     ) -> bool:
-        """An emergency conference left running by a crashed service: everyone in it stays
-        connected and the conference carries on (its phase handler rebuilds who is there)."""
-        elder = [c for c in members if not legs.is_leg(c.id) and c.id in ours]
-        if len(elder) != 1:
-            return False  # the elder's own call is not in it (called back, or gone)
-        customer = elder[0]
-        key = customer.linkedid or customer.id
-        if key in self._calls or call_id_for(key) != tag.call_id:
+        """An emergency conference left running by a crashed service: everyone still on it
+        stays connected and the conference carries on (its phase handler rebuilds who is
+        there, and calls the elder back if the elder's line went meanwhile). `members`: the
+        channels in its bridge and its legs outside it."""
+        customers = [c for c in members if not legs.is_leg(c.id) and c.id in ours]
+        if any(call_id_for(_key(c)) != tag.call_id for c in customers):
+            return False  # a caller who is not this call's elder: not our conference
+        staff = [c for c in members if c.id.startswith((legs.OPERATOR_LEG, legs.OUTSIDE_LEG))]
+        if not customers and not staff:
+            return False  # nobody left on it
+        customer = customers[0] if customers else None
+        # Without the elder's own call, the call is keyed by its id (no channel has its
+        # linkedid any more).
+        key = _key(customer) if customer is not None else f"conference:{tag.call_id.hex}"
+        if key in self._calls or self.find(tag.call_id) is not None:
             return False
-        operators = [c.id for c in members if c.id.startswith(legs.OPERATOR_LEG)]
-        others = tuple(c.id for c in members if legs.is_leg(c.id) and c.id not in operators)
-        started_at = _created(customer)
+        in_bridge = set(bridge.channels)
+        operators = sorted(
+            (c.id for c in staff if c.id.startswith(legs.OPERATOR_LEG)),
+            key=lambda c: c not in in_bridge,  # the one in the conference, if several
+        )
+        others = tuple(c.id for c in staff if c.id not in operators)
+        if customer is not None:
+            entry = _stasis_entry(customer, self._app) or "terminal"
+            number = try_normalise(customer.caller.number)
+        else:  # what every leg we placed for the call shows (legs.shown_number)
+            entry, number = _shown(staff)
+        started_at = min(_created(c) for c in members)
         info = CallInfo(
             call_id=tag.call_id,
             case_id=tag.case_id,
             key=key,
-            entry=_stasis_entry(customer, self._app) or "terminal",
-            number=try_normalise(customer.caller.number),
+            entry=entry,
+            number=number,
             started_at=started_at,
         )
         operator_leg = operators[0] if operators else None
@@ -409,9 +476,10 @@ class Switchboard:
             operator_id,
             now(),
             "adopted",
-            others,
+            (*operators[1:], *others),
         )
-        call = self._new_call(info, channel=customer.id, state=state, resumed=True)
+        channel = customer.id if customer is not None else None
+        call = self._new_call(info, channel=channel, state=state, resumed=True)
         call.reached_human = True
         for channel_id in (*operators, *others):
             self._route(channel_id, key)
@@ -487,6 +555,27 @@ def _stasis_entry(channel: Channel, app: str) -> str | None:
     if name != app:
         return None
     return _entry(args.split(","))
+
+
+def _key(channel: Channel) -> str:
+    """A caller's call key: its linkedid (Call.info.key)."""
+    return channel.linkedid or channel.id
+
+
+def _is_conference(bridge: Bridge) -> bool:
+    tag = legs.BridgeTag.parse(bridge.name)
+    return tag is not None and tag.kind == "emergency"
+
+
+def _shown(placed: list[Channel]) -> tuple[str, str | None]:
+    """The entry and the caller's number a call's legs show (`"<entry>" <number>`,
+    legs.shown_number); a terminal's, if they show no entry."""
+    for channel in placed:
+        number = try_normalise(channel.caller.number)
+        if number is not None:
+            name = channel.caller.name
+            return (name if name in ENTRIES else "terminal"), number
+    return "terminal", None
 
 
 def _created(channel: Channel) -> dt.datetime:

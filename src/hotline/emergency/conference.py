@@ -11,6 +11,10 @@ route if configured) and the supervisor alerted; the elder's line dropping is ca
 once, and everyone else is told and kept on the line (R11). The operator may step out and
 back in, or leave: the conference goes on. It ends when nobody but the operator is left, or
 when ended through the API; with only the elder left, the elder waits for an operator again.
+
+Every leg carries a mark in Asterisk (emergency.adoption): a restarted service adopts the
+conference from its bridge and the marks, and whoever went away while it was down is handled
+as if they had gone with it running (the elder is called back).
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from hotline.calls.messages import CallGone
 from hotline.calls.phases import Conference, Ended, Queued, Talking
 from hotline.calls.ports import Seats
 from hotline.calls.session import Call, Why, now
+from hotline.calls.switchboard import CALL_VARIABLE
 from hotline.core import events as ev
 from hotline.core.records import CaseClassified, LegSeen, RecordingKept, TaskDue
 from hotline.core.words import EMERGENCY
-from hotline.emergency import plan
+from hotline.emergency import adoption, plan
+from hotline.emergency.adoption import MARK, Mark
 from hotline.emergency.briefing import Briefing
 from hotline.emergency.plan import Facts, Settings, Target
 from hotline.emergency.requests import (
@@ -101,6 +107,7 @@ class Emergencies:
             state = await self._open(call, state, room)
         loop = asyncio.get_running_loop()
         while not await self._settled(call, state, room):
+            await self._remark(call, room)
             wait = None if room.tier_due is None else max(0.0, room.tier_due - loop.time())
             try:
                 item = await call.next_event(wait, accept=EMERGENCY_REQUESTS)
@@ -133,24 +140,83 @@ class Emergencies:
     # --- opening ---------------------------------------------------------------------
 
     async def _adopt(self, call: Call, state: Conference, room: Room) -> None:
-        """Found running after a restart: everyone in the bridge stays; nobody is called."""
+        """Found running after a restart: everyone still on it stays and nobody is called
+        again; a leg that had answered but not joined (hearing its briefing) joins now; the
+        elder's line gone meanwhile is called back as if it had dropped with the service
+        running."""
         at = now()
+        seen = await self._look(call, state)
+        found = adoption.found(seen, customer=call.channel, operator=state.operator_leg)
+        call.elder_id = call.elder_id if call.elder_id is not None else found.elder_id
         room.facts = await self._load_facts(call.elder_id)
-        room.operator_in = state.operator_leg is not None
-        found = [(call.channel, Target("elder", "elder", call.info.number or ""))]
-        if state.operator_leg is not None:
-            label = f"operator {state.operator_id}"
-            found.append((state.operator_leg, Target("operator", label, "")))
-        found += [(channel, Target("party", "adopted", "")) for channel in state.adopted]
-        for channel, target in found:
-            if channel is not None:
-                room.add(Leg(channel, target, answered_at=at, joined=True))
+        room.operator_in = found.operator_in
+        room.elder_calls = found.elder_calls
+        room.elder_channel = found.elder or next(iter(found.elder_gone), None)
+        room.marks = {s.channel_id: s.mark.value() for s in seen if s.mark is not None}
+        for adopted in found.legs:
+            room.add(
+                Leg(
+                    adopted.channel_id,
+                    self._target(call, state, adopted.role, adopted.tier),
+                    attempt=adopted.attempt,
+                    answered_at=at,
+                    joined=adopted.status != "waiting",
+                )
+            )
+        gone = [
+            room.add(Leg(c, self._target(call, state, "elder", None), joined=True))
+            for c in found.elder_gone
+        ]
         call.publish(
             ev.EmergencyStarted(
                 call_id=call.info.call_id, case_id=call.info.case_id, how="adopted", by="system"
             )
         )
-        call.step("emergency_adopted", parties=len(state.adopted))
+        call.step(
+            "emergency_adopted",
+            parties=len(state.adopted),
+            operator="in" if room.operator_in else "out" if state.operator_leg else None,
+            elder="gone" if found.elder_dropped else "back" if found.elder_back else "in",
+        )
+        for leg in gone:  # their ends were not seen: recorded now (a first end recorded stays)
+            self._left(call, leg, None, "hung_up")
+        for adopted in found.legs:
+            if adopted.status == "waiting" and adopted.role != "elder":
+                await self._join(call, state, room, room.legs[adopted.channel_id])
+        if found.elder is not None:
+            call.channel = found.elder  # the elder's own call, or a line that called them back
+        elif found.elder_back is not None:
+            await self._elder_back(call, state, room, room.legs[found.elder_back])
+        else:
+            for leg in gone:
+                self._leg_event(call, leg, "left")
+            await self._elder_lost(call, room, None)
+
+    async def _look(self, call: Call, state: Conference) -> list[adoption.Seen]:
+        """The conference's channels as Asterisk shows them now, with their marks."""
+        try:
+            bridged = set((await call.ari.get_bridge(state.bridge_id)).channels)
+        except AriError:
+            bridged = set()
+        seen: list[adoption.Seen] = []
+        for channel_id in (call.channel, state.operator_leg, *state.adopted):
+            if channel_id is None:
+                continue
+            try:
+                value = await call.ari.get_variable(channel_id, MARK)
+            except AriError:
+                continue  # gone since the switchboard looked: its end comes as an event
+            seen.append(adoption.Seen(channel_id, Mark.parse(value), channel_id in bridged))
+        return seen
+
+    def _target(self, call: Call, state: Conference, role: plan.Role, tier: int | None) -> Target:
+        """Who an adopted leg is, as far as a restarted service knows (its record keeps the
+        label and number it was dialled with)."""
+        if role == "elder":
+            return Target("elder", "elder", call.info.number or "")
+        if role == "operator":
+            return Target("operator", f"operator {state.operator_id}", "")
+        return Target(role, "120" if role == "ambulance" else "adopted", "", tier)
 
     async def _open(self, call: Call, state: Conference, room: Room) -> Conference:
         info, at = call.info, now()
@@ -164,6 +230,7 @@ class Emergencies:
         )
         facts = room.facts = await self._load_facts(call.elder_id)
         room.operator_in = state.operator_leg is not None
+        room.elder_channel = call.channel
         if call.channel is not None:
             self._seen(
                 call,
@@ -355,6 +422,7 @@ class Emergencies:
             await self._join(call, state, room, leg)
             return
         playback = f"brief-{uuid.uuid4().hex}"
+        await self._remark(call, room)  # now: not while it plays (see _remark)
         try:
             await call.ari.play(channel_id, media, playback)
         except AriError:
@@ -434,13 +502,17 @@ class Emergencies:
     # --- the elder's line ------------------------------------------------------------
 
     async def _elder_gone(self, call: Call, state: Conference, room: Room, gone: CallGone) -> None:
-        """The elder's line dropped: call them back at once; tell everyone else (R11)."""
+        """The elder's line dropped."""
         channel = call.channel
         leg = room.of(channel) if channel else None
         if leg is not None:
             self._left(call, leg, gone.cause, "hung_up")
         call.channel = None
-        call.step("elder_dropped", cause=gone.cause)
+        await self._elder_lost(call, room, gone.cause)
+
+    async def _elder_lost(self, call: Call, room: Room, cause: int | None) -> None:
+        """The elder is on no line: call them back at once; tell everyone else (R11)."""
+        call.step("elder_dropped", cause=cause)
         self._alert(call, "elder_dropped")
         number = call.info.number
         room.elder_calls += 1
@@ -453,7 +525,7 @@ class Emergencies:
             room,
             Target("elder", "elder", number),
             ring_s=self._settings.elder_ring_s,
-            attempt=2,
+            attempt=room.elder_calls + 1,
         )
         if back is not None:
             room.elder_back = back.channel_id
@@ -461,7 +533,7 @@ class Emergencies:
 
     async def _elder_back(self, call: Call, state: Conference, room: Room, leg: Leg) -> None:
         room.elder_back = None
-        call.channel = leg.channel_id  # the customer's channel from now on
+        call.channel = room.elder_channel = leg.channel_id  # the customer's channel from now on
         await self._join(call, state, room, leg)
         call.step("elder_back")
 
@@ -577,6 +649,34 @@ class Emergencies:
     async def _hang_up(self, call: Call, leg: Leg, reason: str) -> None:
         await legs.drop(call, leg.channel_id)
         self._left(call, leg, None, reason)
+
+    # --- marks: what a restarted service finds on the legs -------------------------------
+
+    async def _remark(self, call: Call, room: Room) -> None:
+        """Mark every answered leg still on whose mark is not set yet or has changed (the
+        elder's line called back): its call's id for the switchboard, what it is for an
+        adoption. Not a ringing leg (Asterisk sets no variable on a channel outside our app),
+        nor one hearing its briefing: Asterisk 22 answers a variable set on a channel only
+        once the channel's playback has ended (the request waits, the conference with it);
+        such a leg is marked before its briefing starts, and again once it has joined."""
+        playing = set(room.playing.values())
+        for leg in room.legs.values():
+            if leg.left_at is not None or leg.answered_at is None or leg.channel_id in playing:
+                continue
+            mark = Mark(
+                leg.role, leg.attempt, leg.target.tier, room.elder_channel, call.elder_id
+            ).value()
+            if room.marks.get(leg.channel_id) == mark:
+                continue
+            try:
+                if leg.channel_id not in room.marks:
+                    await call.ari.set_variable(
+                        leg.channel_id, CALL_VARIABLE, call.info.call_id.hex
+                    )
+                await call.ari.set_variable(leg.channel_id, MARK, mark)
+            except AriError:
+                continue  # gone: its end is on its way
+            room.marks[leg.channel_id] = mark
 
     # --- records and events ----------------------------------------------------------
 

@@ -70,6 +70,8 @@ class Room:
     operator_in: bool = True  # in the bridge (not stepped out, not gone)
     elder_back: str | None = None  # the leg calling the elder back after a drop
     elder_calls: int = 0  # times the elder was called back
+    elder_channel: str | None = None  # the elder's line last known (kept after a drop)
+    marks: dict[str, str] = field(default_factory=dict)  # channel id -> its mark, as set
 
     def add(self, leg: Leg) -> Leg:
         self.legs[leg.channel_id] = leg
