@@ -12,7 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,22 +124,14 @@ class Service:
         return env
 
     async def start(self, **overrides: str) -> None:
-        assert self.proc is None
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hotline", "serve"],
-                env=self.env(**overrides),
-                stdout=log,
-                stderr=log,
-            )
-        async with asyncio.timeout(20):
-            while not await asyncio.to_thread(self._registered):
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"service exited: {self.log.read_text()[-2000:]}")
-                await asyncio.sleep(0.1)
+        """Start, leading: until its events socket is up and reconciled."""
+        await self._launch(self._registered, overrides)
 
     async def start_standby(self, **overrides: str) -> None:
         """Start beside a leader: until it stands by and knows who leads (issue 16)."""
+        await self._launch(self._standing_by, overrides)
+
+    async def _launch(self, ready: Callable[[], bool], overrides: dict[str, str]) -> None:
         assert self.proc is None
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -149,7 +141,7 @@ class Service:
                 stderr=log,
             )
         async with asyncio.timeout(20):
-            while not await asyncio.to_thread(self._standing_by):
+            while not await asyncio.to_thread(ready):
                 if self.proc.poll() is not None:
                     raise AssertionError(f"service exited: {self.log.read_text()[-2000:]}")
                 await asyncio.sleep(0.1)
@@ -168,11 +160,7 @@ class Service:
 
     def _registered(self) -> bool:
         """Healthy, with the events socket up and the first reconciliation done."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                return bool(json.loads(r.read()).get("ari_connected"))
-        except OSError:
-            return False
+        return bool(self.health().get("ari_connected"))
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.proc is not None

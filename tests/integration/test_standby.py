@@ -67,6 +67,16 @@ async def until_role(service: Service, role: str, *, connected: bool, limit: flo
             await asyncio.sleep(0.05)
 
 
+async def undo_through(floor: Floor, other: Service) -> None:
+    """If `other` leads now, undo the floor through it, before it stops (the floor's own
+    undo, later, then finds nothing left to do)."""
+    if floor.service is other:
+        await floor.undo()
+        floor.phones.clear()
+        floor.lines.clear()
+        floor.operators.clear()
+
+
 @pytest.fixture
 async def standby(floor: Floor, tmp_path: Path) -> AsyncIterator[Service]:
     """A second controller on the same database, standing by."""
@@ -76,11 +86,7 @@ async def standby(floor: Floor, tmp_path: Path) -> AsyncIterator[Service]:
     other.port = free_tcp_port()
     await other.start_standby()
     yield other
-    if floor.service is other:  # it leads now: the floor is undone through it, first
-        await floor.undo()
-        floor.phones.clear()
-        floor.lines.clear()
-        floor.operators.clear()
+    await undo_through(floor, other)
     if other.proc is not None:
         other.proc.send_signal(signal.SIGCONT)
         await other.stop()
@@ -148,13 +154,7 @@ async def test_a_frozen_leader_wakes_deposed_and_acts_no_more(
     """SIGSTOP for 10 s: the standby takes over; SIGCONT: the old leader finds itself
     deposed (its lease is gone, Asterisk gave the app away) and touches nothing: the call
     it ran goes on with the new leader."""
-    queue = await floor.queue()
-    await floor.route("hotline", queue)
-    op_id, phone = await floor.operator({queue: 0})
-    since = now()
-    talking = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=18000, limit=40))
-    await phone.wait_for("answered")
-    await step_recorded(db, since, "operator_answered", limit=5)
+    op_id, talking, since = await talking_call(floor, db, hold_ms=18000, limit=40)
     old = floor.service
     assert old.proc is not None
     old.proc.send_signal(signal.SIGSTOP)
@@ -181,13 +181,7 @@ async def test_a_frozen_leader_wakes_deposed_and_acts_no_more(
 async def test_sigterm_hands_the_calls_to_the_standby_in_under_a_second(
     floor: Floor, db: asyncpg.Connection, standby: Service
 ) -> None:
-    queue = await floor.queue()
-    await floor.route("hotline", queue)
-    op_id, phone = await floor.operator({queue: 0})
-    since = now()
-    talking = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=9000, limit=40))
-    await phone.wait_for("answered")
-    await step_recorded(db, since, "operator_answered", limit=5)
+    op_id, talking, since = await talking_call(floor, db, hold_ms=9000, limit=40)
     old = floor.service
     assert old.proc is not None
     stopped = time.monotonic()
@@ -233,12 +227,16 @@ class Cuts:
     pg: CuttableProxy
 
 
-async def talking_call(floor: Floor, db: asyncpg.Connection, hold_ms: int) -> tuple[Any, ...]:
+async def talking_call(
+    floor: Floor, db: asyncpg.Connection, *, hold_ms: int, limit: float
+) -> tuple[Any, ...]:
+    """A stranger's call talking to the only operator of a new queue, its answer recorded:
+    the operator's id, the caller's SIPp task, when it began."""
     queue = await floor.queue()
     await floor.route("hotline", queue)
     op_id, phone = await floor.operator({queue: 0})
     since = now()
-    talking = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=hold_ms, limit=60))
+    talking = asyncio.create_task(sipp.call("12349", STRANGER, hold_ms=hold_ms, limit=limit))
     await phone.wait_for("answered")
     await step_recorded(db, since, "operator_answered", limit=5)
     return op_id, talking, since
@@ -260,7 +258,7 @@ async def test_a_leader_cut_off_gives_way_and_the_call_goes_on(
     await standby.start_standby()
     old = floor.service
     try:
-        op_id, talking, since = await talking_call(floor, db, hold_ms=16000)
+        op_id, talking, since = await talking_call(floor, db, hold_ms=16000, limit=60)
         (cuts.ari if cut == "ari" else cuts.pg).drop()
         took = await until_role(standby, "leader", connected=True, limit=10)
         assert took < TAKEOVER_S + (3.0 if cut == "ari" else 0.0), took
@@ -275,10 +273,6 @@ async def test_a_leader_cut_off_gives_way_and_the_call_goes_on(
         assert call["ended_by"] == "caller" and call["operator_id"] == op_id
         await nothing_left_in_asterisk()
     finally:
-        if floor.service is standby:
-            await floor.undo()
-            floor.phones.clear()
-            floor.lines.clear()
-            floor.operators.clear()
+        await undo_through(floor, standby)
         if standby.proc is not None:
             await standby.stop()
