@@ -188,15 +188,8 @@ class Leadership:
         do what this one cannot (reach Asterisk) takes over at its next try."""
         term = self._term
         self.step_down(why)
-        if term is None:
-            return
-        try:
-            async with asyncio.timeout(2.0), self._engine.begin() as conn:
-                await store.release(conn, self.holder, term.epoch)
-        except _OUTAGE as err:
-            log.warning(
-                "leadership: could not give way (%s); it ends by itself", type(err).__name__
-            )
+        if term is not None:
+            await self._end(term)
 
     def stand_aside(self) -> None:
         """Handing over (SIGTERM): act no more, but keep the lease until `release`, so that
@@ -206,14 +199,20 @@ class Leadership:
     async def release(self) -> None:
         """Give the lease up now: a standby takes it at its next try."""
         term, self._term = self._term, None
-        if term is None:
-            return
+        if term is not None and await self._end(term):
+            log.warning("leadership: lease released, epoch %d", term.epoch)
+
+    async def _end(self, term: Term) -> bool:
+        """End `term`'s lease in the database now; False if it could not (it ends by itself)."""
         try:
             async with asyncio.timeout(2.0), self._engine.begin() as conn:
                 await store.release(conn, self.holder, term.epoch)
-            log.warning("leadership: lease released, epoch %d", term.epoch)
         except _OUTAGE as err:
-            log.warning("leadership: could not release (%s); it ends by itself", type(err).__name__)
+            log.warning(
+                "leadership: could not end the lease (%s); it ends by itself", type(err).__name__
+            )
+            return False
+        return True
 
     async def standbys(self) -> int:
         """How many other controllers were seen alive lately (read now)."""
@@ -228,20 +227,23 @@ class Leadership:
         self._seen_at = self._clock()
         try:
             async with asyncio.timeout(1.0), self._engine.begin() as conn:
-                await store.seen(
-                    conn,
-                    name=self.name,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    role=self.role,
-                    epoch=self.epoch,
-                    started_at=self.started_at,
-                )
+                await self._seen(conn, self.role, self.epoch)
                 found = await store.leader(conn)
                 self.controllers = await store.controllers(conn)
         except _OUTAGE:
             return
         self.leader = found.holder if found is not None and found.live else None
+
+    async def _seen(self, conn: Any, role: str, epoch: int | None) -> None:
+        await store.seen(
+            conn,
+            name=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            role=role,
+            epoch=epoch,
+            started_at=self.started_at,
+        )
 
     async def _read_controllers(self) -> None:
         with contextlib.suppress(*_OUTAGE):
@@ -252,15 +254,7 @@ class Leadership:
         """Say, on the way out, that this process is gone (the floor stops counting it)."""
         with contextlib.suppress(*_OUTAGE):
             async with asyncio.timeout(1.0), self._engine.begin() as conn:
-                await store.seen(
-                    conn,
-                    name=self.name,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    role="stopped",
-                    epoch=None,
-                    started_at=self.started_at,
-                )
+                await self._seen(conn, "stopped", None)
 
     def view(self) -> dict[str, Any]:
         """For /healthz and the floor: this process's role, and the controllers seen."""
